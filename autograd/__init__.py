@@ -1,0 +1,36 @@
+"""chainrule's scalar reverse-mode autograd engine.
+
+>>> from autograd import Value
+>>> x = Value(2.0, label="x")
+>>> y = (x * x + 1).tanh()
+>>> y.backward()
+>>> round(x.grad, 6)
+0.000726
+"""
+
+from . import ops
+from .backward import backward, grad
+from .functional import dot, log_softmax, logsumexp, mean, softmax, sum
+from .gradcheck import GradcheckError, gradcheck
+from .graph import leaves, topological_order
+from .mode import is_grad_enabled, no_grad
+from .value import Value
+
+__all__ = [
+    "GradcheckError",
+    "Value",
+    "backward",
+    "dot",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "leaves",
+    "log_softmax",
+    "logsumexp",
+    "mean",
+    "no_grad",
+    "ops",
+    "softmax",
+    "sum",
+    "topological_order",
+]

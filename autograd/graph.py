@@ -1,0 +1,42 @@
+"""Graph walks over Values: the topological order that backward and the pictures use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .value import Value
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Return every node of root's graph once, children before the nodes using them, root last.
+
+    >>> from autograd import Value
+    >>> x = Value(1.0, label="x")
+    >>> [n.label or n.op for n in topological_order(x * 2 + x)]
+    ['x', '', '*', '+']
+    """
+    order: list[Value] = []
+    visited: set[Value] = set()
+    # Explicit stack, not recursion: a graph can be a million nodes deep. A node is
+    # pushed twice, under a None marker the second time; when the marker comes back
+    # off the stack, all of that node's children are done, so the node is too.
+    stack: list[Value | None] = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node = pop()
+        if node is None:
+            order.append(pop())  # type: ignore[arg-type]
+        elif node not in visited:
+            visited.add(node)
+            push(node)
+            push(None)
+            for child in node.children:
+                if child not in visited:
+                    push(child)
+    return order
+
+
+def leaves(root: Value) -> list[Value]:
+    """Return the nodes of root's graph that no operation made (inputs and parameters)."""
+    return [node for node in topological_order(root) if not node.children]
