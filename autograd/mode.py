@@ -31,10 +31,18 @@ class no_grad(contextlib.ContextDecorator):  # noqa: N801 - named like torch.no_
     ()
     """
 
+    def __init__(self) -> None:
+        # A stack, not one slot: the same instance may be entered again before it exits.
+        self._previous: list[bool] = []
+
+    def _recreate_cm(self) -> no_grad:
+        # A fresh instance per decorated call, so recursion and threads never share state.
+        return type(self)()
+
     def __enter__(self) -> no_grad:
-        self._previous = _mode.enabled
+        self._previous.append(_mode.enabled)
         _mode.enabled = False
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._previous
+        _mode.enabled = self._previous.pop()
