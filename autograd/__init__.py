@@ -14,6 +14,7 @@ from .functional import dot, log_softmax, logsumexp, mean, softmax, sum
 from .gradcheck import GradcheckError, gradcheck
 from .graph import leaves, topological_order
 from .mode import is_grad_enabled, no_grad
+from .trace import trace_backward
 from .value import Value
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "softmax",
     "sum",
     "topological_order",
+    "trace_backward",
 ]
