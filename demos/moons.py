@@ -1,0 +1,172 @@
+"""Two moons: an MLP(2, [16, 16, 1]) trained with hinge loss, L2 and a decaying learning rate.
+
+100 points from scikit-learn's make_moons (noise 0.1), full-batch SGD for 100 steps; prints
+the loss, accuracy and time per step, then plots the decision boundary and the curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import autograd as ag
+from autograd import Value, no_grad
+from demos._common import (
+    Report,
+    Stopwatch,
+    banner,
+    parse_args,
+    prepare_out,
+    progress,
+    pyplot,
+    wrote,
+)
+from nn import MLP, SGD, hinge_loss
+
+NAME = "moons"
+POINTS, NOISE, STEPS = 100, 0.1, 100
+ALPHA = 1e-4  # weight of the L2 penalty
+LR_START, LR_END = 1.0, 0.1
+
+
+@dataclass
+class History:
+    """Per-step records of a training run."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def load_data(n: int = POINTS, noise: float = NOISE,
+              seed: int = 0) -> tuple[list[list[float]], list[float]]:
+    """n points of two interleaved half-moons, labels -1 and +1 (what the hinge loss wants)."""
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
+    return x.tolist(), [2.0 * label - 1.0 for label in y.tolist()]
+
+
+def make_model(seed: int = 0) -> MLP:
+    """MLP(2, [16, 16, 1]): two ReLU hidden layers, one linear score; 337 parameters."""
+    return MLP(2, [16, 16, 1], seed=seed)
+
+
+def loss_and_accuracy(model: MLP, xs: list[list[float]],
+                      ys: list[float]) -> tuple[Value, float]:
+    """Mean hinge loss plus ALPHA * sum of squared parameters, and the fraction classified right."""
+    scores = [model(x)[0] for x in xs]
+    params = model.parameters()
+    loss = hinge_loss(scores, ys) + ALPHA * ag.dot(params, params)
+    right = sum((s.data > 0.0) == (y > 0.0) for s, y in zip(scores, ys))
+    return loss, right / len(ys)
+
+
+def learning_rate(step: int, steps: int) -> float:
+    """Linear decay from LR_START at step 0 towards LR_END at the last step."""
+    return LR_START - (LR_START - LR_END) * step / steps
+
+
+def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int) -> History:
+    """Full-batch SGD with a decaying learning rate; one forward, backward and update per step."""
+    optimizer = SGD(model.parameters(), lr=LR_START)
+    history = History()
+    bar = progress(range(steps), desc="moons", unit="step")
+    for step in bar:
+        clock = Stopwatch()
+        loss, accuracy = loss_and_accuracy(model, xs, ys)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.lr = learning_rate(step, steps)
+        optimizer.step()
+        history.seconds.append(clock.seconds())
+        history.loss.append(loss.data)
+        history.accuracy.append(accuracy)
+        history.lr.append(optimizer.lr)
+        bar.set_postfix(loss=f"{loss.data:.4f}", acc=f"{accuracy:.0%}")
+    return history
+
+
+def plot_boundary(model: MLP, xs: list[list[float]], ys: list[float], path: str,
+                  resolution: int) -> None:
+    """The model's score over the plane, its zero level (the boundary) and the points."""
+    x_lo, x_hi = min(x[0] for x in xs) - 0.5, max(x[0] for x in xs) + 0.5
+    y_lo, y_hi = min(x[1] for x in xs) - 0.5, max(x[1] for x in xs) + 0.5
+    gx = [x_lo + (x_hi - x_lo) * i / (resolution - 1) for i in range(resolution)]
+    gy = [y_lo + (y_hi - y_lo) * i / (resolution - 1) for i in range(resolution)]
+    with no_grad():
+        rows = progress(gy, desc="decision boundary", unit="row")
+        scores = [[model([a, b])[0].data for a in gx] for b in rows]
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.8))
+    limit = max(abs(s) for row in scores for s in row)
+    ax.contourf(gx, gy, scores, levels=30, cmap="RdBu", vmin=-limit, vmax=limit, alpha=0.8)
+    ax.contour(gx, gy, scores, levels=[0.0], colors="k", linewidths=1.5)
+    for label, colour in ((-1.0, "tab:red"), (1.0, "tab:blue")):
+        pts = [x for x, y in zip(xs, ys) if y == label]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=colour, edgecolors="k",
+                   s=30, label=f"class {label:+.0f}")
+    ax.set(title="two moons: decision boundary (score = 0)", xlabel="x1", ylabel="x2")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_curves(history: History, path: str) -> None:
+    """Loss and training accuracy against the step."""
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    steps = range(1, len(history.loss) + 1)
+    left.plot(steps, history.loss, color="tab:blue")
+    left.set(title="loss: hinge + L2", xlabel="step", ylabel="loss", yscale="log")
+    right.plot(steps, [100 * a for a in history.accuracy], color="tab:green")
+    right.set(title="training accuracy", xlabel="step", ylabel="%", ylim=(40, 101))
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> Report:
+    """Run the demo: train on two moons, print the progress and draw the boundary."""
+    args = parse_args(NAME, __doc__.splitlines()[0], argv)
+    n, steps, resolution = (30, 5, 12) if args.smoke else (POINTS, STEPS, 80)
+    banner("moons: an MLP learns to separate two half-moons", [
+        f"{n} points from sklearn.datasets.make_moons (noise {NOISE}, seed {args.seed}).",
+        "Model: MLP(2, [16, 16, 1]), ReLU hidden layers, one score; class = sign(score).",
+        f"Loss: mean hinge max(0, 1 - y score) + {ALPHA:g} * sum of squared parameters.",
+        f"Full-batch SGD, {steps} steps, learning rate decaying from {LR_START} to {LR_END}.",
+    ])
+    report = Report(NAME)
+    xs, ys = load_data(n, NOISE, args.seed)
+    model = make_model(args.seed)
+    print(f"{len(model.parameters())} parameters.\n")
+    history = train(model, xs, ys, steps)
+
+    print(f"  {'step':>5}{'lr':>8}{'loss':>10}{'accuracy':>10}")
+    for step in sorted({*range(0, steps, max(1, steps // 10)), steps - 1}):
+        print(f"  {step + 1:>5}{history.lr[step]:>8.3f}{history.loss[step]:>10.4f}"
+              f"{history.accuracy[step]:>10.0%}")
+    _, final_accuracy = loss_and_accuracy(model, xs, ys)
+    per_step = sorted(history.seconds)[len(history.seconds) // 2]
+    total = sum(history.seconds)
+    print(f"\nFinal training accuracy: {final_accuracy:.0%} ({round(final_accuracy * n)}/{n})")
+    print(f"Time per step (forward + backward + update): median {1000 * per_step:.1f} ms,"
+          f" total {total:.2f} s for {steps} steps\n")
+    report.metrics.update(accuracy=final_accuracy, final_loss=history.loss[-1],
+                          seconds_per_step=per_step, seconds=total)
+
+    out = prepare_out(args.out)
+    boundary, curves = out / "moons_boundary.png", out / "moons_curves.png"
+    plot_boundary(model, xs, ys, str(boundary), resolution)
+    wrote(report, boundary)
+    plot_curves(history, str(curves))
+    wrote(report, curves)
+    return report
+
+
+if __name__ == "__main__":
+    main()
