@@ -1,0 +1,293 @@
+// Steps through a recorded backward sweep (TRACE, from autograd.trace) on Graphviz's SVG.
+// Nodes are found by their DOT id (the <title> of each node group) and edges by their id.
+"use strict";
+(function () {
+  const T = TRACE;
+  const steps = T.steps;
+  const count = steps.length;
+  const names = T.names;
+  const rootName = names[T.root];
+
+  // ---- facts derived once from the trace ------------------------------------------------
+  const stepOf = new Array(count);       // node index -> the step that processes it
+  const received = T.nodes.map(() => []); // node index -> [{step, c}] in sweep order
+  steps.forEach((step, s) => {
+    stepOf[step.node] = s;
+    step.contributions.forEach((c) => received[c.child].push({ step: s, c: c }));
+  });
+
+  // ---- numbers: the same short form as the Python frames --------------------------------
+  function strip(text) {
+    return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+  }
+  function g4(x) { // Python's f"{x:.4g}"
+    if (Number.isNaN(x)) return "nan";
+    if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+    if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+    const [m, ex] = x.toExponential(3).split("e"); // rounds to 4 significant digits first
+    const e = Number(ex);
+    if (e < -4 || e >= 4) {
+      return strip(m) + "e" + (e < 0 ? "-" : "+") + String(Math.abs(e)).padStart(2, "0");
+    }
+    return strip(x.toFixed(3 - e));
+  }
+  function fmt(x) {
+    const text = g4(x);
+    const digits = text.replace(/^-/, "");
+    if (/^[0-9]+$/.test(digits) && (digits.length < 4 || Number.isInteger(x))) return text + ".0";
+    return text;
+  }
+  function factor(x) { // the right side of a product: negatives in parentheses
+    return x < 0 || Object.is(x, -0) ? "(" + fmt(x) + ")" : fmt(x);
+  }
+
+  // ---- text helpers ---------------------------------------------------------------------
+  function el(tag, attrs, ...kids) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const kid of kids) node.append(kid);
+    return node;
+  }
+  function d(top, bottom) {
+    return "d" + top + "/d" + bottom;
+  }
+  function sumText(terms, total) {
+    if (terms.length === 1) return fmt(total);
+    const shown = terms.length <= 5
+      ? terms.map((t, k) => (k === 0 ? fmt(t) : factor(t)))
+      : [fmt(terms[0]), factor(terms[1]), "\u2026", factor(terms[terms.length - 1])];
+    return shown.join(" + ") + " = " + fmt(total);
+  }
+  function childrenOf(i) {
+    return steps[stepOf[i]].contributions.map((c) => names[c.child]);
+  }
+  function formula(i) {
+    const op = T.nodes[i].op;
+    const kids = childrenOf(i);
+    if (!op) return names[i] + " is a leaf: an input or a parameter";
+    let rhs;
+    if (kids.length === 2 && ["+", "-", "*", "/", "**"].includes(op)) {
+      rhs = kids[0] + " " + op + " " + kids[1];
+    } else if (op.startsWith("**") && kids.length === 1) {
+      rhs = kids[0] + op;
+    } else if (op === "neg" && kids.length === 1) {
+      rhs = "\u2212" + kids[0];
+    } else {
+      const args = kids.length <= 6 ? kids : kids.slice(0, 4).concat(["\u2026", kids[kids.length - 1]]);
+      rhs = op + "(" + args.join(", ") + ")";
+    }
+    return names[i] + " = " + rhs;
+  }
+
+  // ---- the SVG: groups by DOT id --------------------------------------------------------
+  const svg = document.querySelector("#graph svg");
+  const groups = new Map();
+  for (const g of svg.querySelectorAll("g.node")) {
+    const title = g.querySelector("title");
+    if (title) groups.set(title.textContent.trim(), g);
+  }
+  const edges = new Map();
+  for (const g of svg.querySelectorAll("g.edge")) edges.set(g.id, g);
+  // Each record's "grad ..." text is rewritten per step to the running total.
+  const gradTexts = T.ids.map((id) => {
+    const g = groups.get(id);
+    if (!g) return null;
+    for (const t of g.querySelectorAll("text")) {
+      if (/^\s*grad\b/.test(t.textContent)) return t;
+    }
+    return null;
+  });
+
+  function runningTotal(j, s) {
+    let total = j === T.root ? T.gradient : 0;
+    for (const r of received[j]) {
+      if (r.step > s) break;
+      total = r.c.total;
+    }
+    return total;
+  }
+
+  function paintGraph(s) {
+    const i = steps[s].node;
+    for (const g of groups.values()) g.classList.remove("current", "target", "done");
+    for (const g of edges.values()) g.classList.remove("active");
+    T.ids.forEach((id, j) => {
+      const state = stepOf[j] < s ? "done" : null;
+      if (state) {
+        groups.get(id)?.classList.add(state);
+        groups.get(id + "op")?.classList.add(state);
+      }
+      const text = gradTexts[j];
+      if (text) {
+        text.textContent = "grad " + fmt(runningTotal(j, s));
+        text.classList.toggle("pending", runningTotal(j, s) === 0 && stepOf[j] > s);
+      }
+    });
+    const id = T.ids[i];
+    groups.get(id)?.classList.add("current");
+    groups.get(id + "op")?.classList.add("current");
+    for (const c of steps[s].contributions) {
+      groups.get(T.ids[c.child])?.classList.add("target");
+      edges.get("e_" + T.ids[c.child] + "_" + id + "_" + c.position)?.classList.add("active");
+    }
+    if (!fitted) groups.get(id)?.scrollIntoView({ block: "center", inline: "center" });
+  }
+
+  // ---- the panel ------------------------------------------------------------------------
+  const panel = document.getElementById("panel");
+
+  function upstreamBlock(s) {
+    const step = steps[s];
+    const i = step.node;
+    const y = names[i];
+    const block = el("section", { className: "upstream" });
+    block.append(el("h3", {}, "1. Upstream gradient"));
+    let why;
+    if (i === T.root) {
+      why = "The sweep starts here: " + d(rootName, rootName) + " is the seed " +
+        fmt(T.gradient) + ".";
+    } else if (received[i].length === 1) {
+      why = y + " is used once, so its gradient is what that use sent back (step " +
+        (received[i][0].step + 1) + ").";
+    } else {
+      why = y + " is used " + received[i].length + " times: its gradient is the sum of " +
+        "what each use sent back. All of them come before this step, so it is final.";
+    }
+    const terms = received[i].map((r) => r.c.contribution);
+    block.append(el("p", { className: "math big" },
+      d(rootName, y) + " = " + (terms.length > 1 ? sumText(terms, step.upstream) : fmt(step.upstream))));
+    block.append(el("p", { className: "why" }, why));
+    return block;
+  }
+
+  function contributionRow(s, c) {
+    const step = steps[s];
+    const y = names[step.node];
+    const x = names[c.child];
+    const mine = received[c.child];
+    const k = mine.findIndex((r) => r.step === s && r.c === c);
+    const final = k === mine.length - 1;
+    const terms = mine.slice(0, k + 1).map((r) => r.c.contribution);
+    return el("tr", {
+      className: "contribution",
+      "data-child": T.ids[c.child], "data-position": String(c.position),
+      "data-local": String(c.local), "data-contribution": String(c.contribution),
+      "data-total": String(c.total),
+    },
+    el("td", { className: "name" }, x),
+    el("td", { className: "math" }, fmt(c.local)),
+    el("td", { className: "math" },
+      fmt(step.upstream) + " \u00d7 " + factor(c.local) + " = " + fmt(c.contribution)),
+    el("td", { className: "math" }, sumText(terms, c.total),
+      el("span", { className: final ? "badge final" : "badge" },
+        final ? "final" : (k + 1) + " of " + mine.length)));
+  }
+
+  function renderPanel(s) {
+    const step = steps[s];
+    const i = step.node;
+    const y = names[i];
+    panel.dataset.step = String(s);
+    panel.dataset.node = T.ids[i];
+    panel.dataset.upstream = String(step.upstream);
+    panel.replaceChildren();
+    panel.append(el("p", { className: "stepline" }, "Step " + (s + 1) + " of " + count));
+    panel.append(el("h2", { id: "node-formula" }, formula(i)));
+    panel.append(el("p", { className: "data" }, y + " = " + fmt(T.nodes[i].data)));
+    panel.append(upstreamBlock(s));
+
+    const send = el("section", { className: "send" });
+    send.append(el("h3", {}, "2. Chain rule: pass it to the operands"));
+    if (step.contributions.length === 0) {
+      send.append(el("p", { className: "why" }, y + " is a leaf: nothing flows further. " +
+        "backward() adds " + d(rootName, y) + " = " + fmt(step.upstream) + " to " + y + ".grad."));
+    } else {
+      send.append(el("p", { className: "math rule" },
+        d(rootName, "x") + " += " + d(rootName, y) + " \u00d7 " + d(y, "x") +
+        "   for each operand x"));
+      const table = el("table", { id: "contributions" },
+        el("thead", {}, el("tr", {},
+          el("th", {}, "operand x"), el("th", {}, "local " + d(y, "x")),
+          el("th", {}, d(rootName, y) + " \u00d7 local"), el("th", {}, "total " + d(rootName, "x")))));
+      const body = el("tbody", {});
+      for (const c of step.contributions) body.append(contributionRow(s, c));
+      table.append(body);
+      send.append(table);
+      send.append(el("p", { className: "why" }, "Local derivatives were stored in the " +
+        "forward pass; backward only multiplies and adds. backward() also adds " +
+        d(rootName, y) + " to " + y + ".grad."));
+    }
+    panel.append(send);
+  }
+
+  // ---- controls -------------------------------------------------------------------------
+  const slider = document.getElementById("slider");
+  const playButton = document.getElementById("play");
+  const fitButton = document.getElementById("fit");
+  let current = 0;
+  let timer = null;
+  let fitted = true;
+
+  function go(s) {
+    current = Math.max(0, Math.min(count - 1, s));
+    slider.value = String(current);
+    document.getElementById("step-index").textContent = String(current + 1);
+    renderPanel(current);
+    paintGraph(current);
+  }
+  function pause() {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    playButton.textContent = "Play";
+    playButton.dataset.playing = "false";
+  }
+  function play() {
+    if (current >= count - 1) go(0);
+    playButton.textContent = "Pause";
+    playButton.dataset.playing = "true";
+    timer = setInterval(() => {
+      if (current >= count - 1) pause();
+      else go(current + 1);
+    }, 1100);
+  }
+  function toggle() {
+    if (timer === null) play(); else pause();
+  }
+  function setFit(on) {
+    fitted = on;
+    svg.classList.toggle("fitted", on);
+    fitButton.textContent = on ? "Full size" : "Fit";
+    if (!on) go(current);
+  }
+
+  slider.max = String(count - 1);
+  document.getElementById("step-count").textContent = String(count);
+  document.getElementById("prev").addEventListener("click", () => { pause(); go(current - 1); });
+  document.getElementById("next").addEventListener("click", () => { pause(); go(current + 1); });
+  playButton.addEventListener("click", toggle);
+  fitButton.addEventListener("click", () => setFit(!fitted));
+  slider.addEventListener("input", () => { pause(); go(Number(slider.value)); });
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    const moves = { ArrowLeft: () => go(current - 1), ArrowRight: () => go(current + 1),
+      Home: () => go(0), End: () => go(count - 1) };
+    if (e.key in moves) {
+      // Our own handling only: a focused slider would otherwise move a second time.
+      e.preventDefault();
+      pause();
+      moves[e.key]();
+    } else if (e.key === " ") {
+      e.preventDefault();
+      toggle();
+    }
+  });
+
+  // A focused button would also "click" on Space's keyup; Space means play everywhere here.
+  document.addEventListener("keyup", (e) => { if (e.key === " ") e.preventDefault(); });
+
+  svg.classList.add("fitted");
+  go(0);
+})();

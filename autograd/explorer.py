@@ -1,0 +1,202 @@
+"""Watch the backward pass: one SVG frame per sweep step, or one HTML page to step through.
+
+Both draw the graph with autograd.viz (Graphviz) and the numbers with trace_backward. The page
+is self-contained: the SVG, the trace, the script and the styles are inlined, so it opens from
+disk and fetches nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .trace import BackwardTrace, trace_backward
+
+if TYPE_CHECKING:
+    from .value import Value
+
+#: The most Value nodes explore() and render_backward() accept. Graphviz lays out 400 Values
+#: (about 800 boxes) in a few seconds, and the page still steps instantly; past that the
+#: picture is too large to read and a smaller graph teaches more.
+MAX_NODES = 400
+
+
+def node_labels(trace: BackwardTrace) -> dict[Value, str]:
+    """Return each node's name in formulas: its label, "L" for an unlabelled root, else n<i>.
+
+    i is the node's index in topological order, the same i as its DOT id v<i>.
+    """
+    names = {node: node.label or f"n{i}" for i, node in enumerate(trace.order)}
+    if not trace.root.label:
+        names[trace.root] = "L"
+    return names
+
+
+def fmt(x: float) -> str:
+    """Return x short and readable, to 4 significant digits: 2.0, -0.5, 0.1235, 1.2e-07."""
+    text = f"{x:.4g}"
+    digits = text.lstrip("-")
+    # A trailing ".0" keeps 1.0 looking like the float it is (0.99999 too), but never adds a
+    # fifth digit that was not computed (1234.5 stays "1234").
+    if digits.isdigit() and (len(digits) < 4 or x == int(x)):
+        return text + ".0"
+    return text
+
+
+def _factor(x: float) -> str:
+    """fmt(x), in parentheses when negative, for the right side of a product."""
+    return f"({fmt(x)})" if fmt(x).startswith("-") else fmt(x)
+
+
+def edge_arithmetic(trace: BackwardTrace, step_index: int) -> dict[tuple[Value, Value], str]:
+    """Return the chain-rule line for each edge of a step, keyed (child, node) as draw_dot wants.
+
+    e.g. "dL/dx += dL/dy * dy/dx = 0.5 * 2.0 = 1.0"; an operand used twice by the node (x * x)
+    gets both lines on one label, since draw_dot labels edges by (child, parent).
+    """
+    names = node_labels(trace)
+    step = trace.steps[step_index]
+    root, y = names[trace.root], names[step.node]
+    lines: dict[tuple[Value, Value], list[str]] = {}
+    for c in step.contributions:
+        x = names[c.child]
+        line = (f"d{root}/d{x} += d{root}/d{y} * d{y}/d{x} = "
+                f"{fmt(step.upstream)} * {_factor(c.local)} = {fmt(c.contribution)}")
+        if c.total != c.contribution:
+            line += f"  (d{root}/d{x} now {fmt(c.total)})"
+        lines.setdefault((c.child, step.node), []).append(line)
+    return {key: "\n".join(value) for key, value in lines.items()}
+
+
+def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -> list[Path]:
+    """Write one SVG per backward step into directory (step_000.svg, ...) and return the paths.
+
+    Each frame highlights the node being processed, labels its edges to its operands with the
+    chain-rule arithmetic, and shows each node's grad as it stands after that step. The .grad
+    values are set only while drawing and restored afterwards.
+    """
+    from .viz import draw_dot
+
+    trace = _checked_trace(root, gradient, "render_backward")
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    width = max(3, len(str(len(trace.steps) - 1)))
+    running = dict.fromkeys(trace.order, 0.0)
+    running[trace.root] = trace.gradient
+    paths = []
+    with _grads_shown(trace.order) as show:
+        for i, step in enumerate(trace.steps):
+            for c in step.contributions:
+                running[c.child] = c.total
+            show(running)
+            dot = draw_dot(root, format="svg", highlight=(step.node,),
+                           edge_labels=edge_arithmetic(trace, i), max_nodes=MAX_NODES)
+            path = out / f"step_{i:0{width}d}.svg"
+            path.write_bytes(dot.pipe(format="svg"))
+            paths.append(path)
+    return paths
+
+
+def explorer_html(root: Value, gradient: float = 1.0, title: str = "") -> str:
+    """Return the step-through page for root's backward pass as one self-contained HTML string."""
+    from .viz import draw_dot, node_names
+
+    trace = _checked_trace(root, gradient, "explore")
+    with _grads_shown(trace.order) as show:
+        show(trace.totals())  # the picture shows final grads; the page rewrites them per step
+        svg = draw_dot(root, format="svg", max_nodes=MAX_NODES).pipe(format="svg").decode()
+    ids = node_names(root)
+    labels = node_labels(trace)
+    payload = trace.to_dict()
+    payload["ids"] = [ids[node] for node in trace.order]
+    payload["names"] = [labels[node] for node in trace.order]
+    parts = {
+        "TITLE": html.escape(title or f"Backward pass of {labels[trace.root]}"),
+        "CSS": _asset("explorer.css"),
+        "SVG": svg[svg.index("<svg"):],  # drop the XML prolog and its DTD URL
+        "TRACE": _script_literal(payload),
+        "JS": _asset("explorer.js"),
+    }
+    # One pass over the template, so text inserted for one part is never read as another.
+    return re.sub(r"__(TITLE|CSS|SVG|TRACE|JS)__", lambda m: parts[m.group(1)],
+                  _asset("explorer.html"))
+
+
+def explore(root: Value, path: str | Path, gradient: float = 1.0) -> Path:
+    """Write the step-through page of root's backward pass to path and return the path.
+
+    Open it from disk in any browser: Prev / Next / Play, a slider, and the arrow keys step
+    through the sweep; a panel shows the chain-rule arithmetic of each step. Graphs with more
+    than MAX_NODES Values raise ValueError.
+    """
+    target = Path(path)
+    target.write_text(explorer_html(root, gradient), encoding="utf-8")
+    return target
+
+
+class Explorer:
+    """The explorer page for Jupyter: a notebook displays it inline through _repr_html_."""
+
+    def __init__(self, page: str, height: int = 640) -> None:
+        self.html = page
+        self.height = height
+
+    def _repr_html_(self) -> str:
+        # srcdoc gives the page its own document: its script and styles cannot touch the notebook.
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+                f'style="width:100%;height:{self.height}px;border:1px solid #ddd" '
+                f'title="backward pass explorer"></iframe>')
+
+    def save(self, path: str | Path) -> Path:
+        """Write the page to path and return the path."""
+        target = Path(path)
+        target.write_text(self.html, encoding="utf-8")
+        return target
+
+
+def show(root: Value, gradient: float = 1.0, height: int = 640) -> Explorer:
+    """Return the explorer of root's backward pass; `show(loss)` in a notebook displays it."""
+    return Explorer(explorer_html(root, gradient), height)
+
+
+def _checked_trace(root: Value, gradient: float, what: str) -> BackwardTrace:
+    trace = trace_backward(root, gradient)
+    if len(trace.order) > MAX_NODES:
+        raise ValueError(
+            f"{what}: the graph has {len(trace.order)} Values, more than the {MAX_NODES} the "
+            "step-by-step view can show readably; try a smaller graph (fewer inputs, a smaller "
+            "model, one sample instead of a batch)")
+    return trace
+
+
+@contextmanager
+def _grads_shown(order: tuple[Value, ...]) -> Iterator[Callable[[dict[Value, float]], None]]:
+    """Yield a function that sets .grad for drawing; every .grad is restored on exit."""
+    saved = [node.grad for node in order]
+
+    def show(grads: dict[Value, float]) -> None:
+        for node in order:
+            node.grad = grads[node]
+
+    try:
+        yield show
+    finally:
+        for node, g in zip(order, saved):
+            node.grad = g
+
+
+def _asset(name: str) -> str:
+    return (resources.files("autograd") / name).read_text(encoding="utf-8")
+
+
+def _script_literal(data: object) -> str:
+    # A JS literal, not JSON.parse: NaN and Infinity stay valid. Escaping <, > and & means no
+    # label can close the <script> element early.
+    text = json.dumps(data, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
