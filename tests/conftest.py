@@ -1,0 +1,28 @@
+"""Shared test set-up: Hypothesis profiles and a guard that grad mode never leaks between tests."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import settings
+
+import autograd.mode
+from autograd import is_grad_enabled
+
+# deadline=None: this machine is shared, so one slow example says nothing about the code.
+# 50 examples per property keeps the whole suite well under a minute on two cores.
+settings.register_profile("dev", max_examples=50, deadline=None)
+# In CI the same examples every run, so a red build is reproducible from its log.
+settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE",
+                                     "ci" if os.environ.get("CI") == "true" else "dev"))
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Fail the test that leaves grad mode off, and switch it back on for the next one."""
+    # A hook rather than an autouse fixture: Hypothesis rejects function-scoped fixtures.
+    if not is_grad_enabled():
+        autograd.mode._mode.enabled = True
+        pytest.fail(f"{item.nodeid} left grad mode disabled (no_grad did not restore it)")

@@ -1,0 +1,310 @@
+"""Hypothesis strategies and the one table of ops that drives the per-op tests.
+
+Each row says how to call an op on Values, what `math` says its value and gradient are,
+where its inputs are safe (off kinks, poles and domain edges), which rule of
+`autograd.ops` it exercises and, optionally, the PyTorch equivalent. A new op needs
+one new row here; tests/test_ops.py runs every row through every check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+import autograd as ag
+from autograd import Value, ops
+
+Floats = Sequence[float]
+
+
+@dataclass(frozen=True)
+class Range:
+    """Safe inputs: [lo, hi] with (-gap, gap) cut out around a kink or pole at 0."""
+
+    lo: float
+    hi: float
+    gap: float = 0.0
+
+    def strategy(self) -> st.SearchStrategy[float]:
+        if self.gap <= 0.0:
+            return st.floats(self.lo, self.hi)
+        return st.floats(self.lo, -self.gap) | st.floats(self.gap, self.hi)
+
+    def grid(self) -> list[float]:
+        """Five fixed points spread over the range, uneven so no two ops share landmarks."""
+        points = [self.lo + (self.hi - self.lo) * f for f in (0.0, 0.13, 0.5, 0.77, 1.0)]
+        return [math.copysign(max(abs(x), self.gap), x) for x in points]
+
+
+@dataclass(frozen=True)
+class OpCase:
+    """One op: its call on Values, its math value and gradient, and where to evaluate it."""
+
+    name: str
+    covers: str  # the key of the rule in ops.UNARY / ops.BINARY / ops.NARY it exercises
+    call: Callable[[Sequence[Value]], Value] = field(repr=False)
+    reference: Callable[[Floats], float] = field(repr=False)
+    derivative: Callable[[Floats], list[float]] = field(repr=False)
+    ranges: tuple[Range, ...] = field(repr=False)
+    torch: Callable[[Any, Sequence[Any]], Any] | None = field(default=None, repr=False)
+    # The rule itself, called on floats: its local derivatives must be `derivative`.
+    rule: Callable[[Floats], tuple[float, tuple[float, ...]]] | None = field(
+        default=None, repr=False)
+
+    @property
+    def inputs(self) -> st.SearchStrategy[list[float]]:
+        return st.tuples(*(r.strategy() for r in self.ranges)).map(list)
+
+    def points(self) -> list[list[float]]:
+        """Five input vectors; input i walks its grid shifted by i, so n-ary ops see variety."""
+        grids = [r.grid() for r in self.ranges]
+        return [[g[(j + 2 * i) % 5] for i, g in enumerate(grids)] for j in range(5)]
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _softmax(xs: Floats) -> list[float]:
+    exps = [math.exp(x) for x in xs]
+    return [e / math.fsum(exps) for e in exps]
+
+
+def _lse(xs: Floats) -> float:
+    return math.log(math.fsum(math.exp(x) for x in xs))
+
+
+def _stack(t: Any, v: Sequence[Any]) -> Any:
+    return t.stack(list(v))
+
+
+def _tensor(t: Any, xs: Floats) -> Any:
+    return t.tensor(list(xs), dtype=t.float64)
+
+
+ANY = Range(-5.0, 5.0)
+POSITIVE = Range(0.05, 20.0)
+OFF_ZERO = Range(-5.0, 5.0, gap=1e-3)  # kinks at 0: abs, relu, leaky_relu
+DENOMINATOR = Range(-4.0, 4.0, gap=0.25)
+BASE = Range(0.1, 5.0)
+EXPONENT = Range(-3.0, 3.0)
+SLOPE = 0.2
+CONSTANTS = (1.5, -2.0, 0.5)  # the numbers in the mixed dot row
+WEIGHTS = (0.7, -1.3, 2.1, 0.4)  # read every softmax output through one weighted sum
+
+
+def _r1(rule: Callable[..., tuple[float, tuple[float, ...]]], *extra: float) -> Any:
+    return lambda xs: rule(xs[0], *extra)
+
+
+def _r2(rule: Callable[[float, float], tuple[float, tuple[float, float]]]) -> Any:
+    return lambda xs: rule(xs[0], xs[1])
+
+
+UNARY_CASES = [
+    OpCase("neg", "neg", lambda v: -v[0], lambda x: -x[0], lambda x: [-1.0], (ANY,),
+           lambda t, v: -v[0], _r1(ops.neg)),
+    OpCase("abs", "abs", lambda v: abs(v[0]), lambda x: abs(x[0]),
+           lambda x: [math.copysign(1.0, x[0])], (OFF_ZERO,), lambda t, v: t.abs(v[0]),
+           _r1(ops.abs_)),
+    OpCase("exp", "exp", lambda v: v[0].exp(), lambda x: math.exp(x[0]),
+           lambda x: [math.exp(x[0])], (ANY,), lambda t, v: t.exp(v[0]), _r1(ops.exp)),
+    OpCase("log", "log", lambda v: v[0].log(), lambda x: math.log(x[0]),
+           lambda x: [1.0 / x[0]], (POSITIVE,), lambda t, v: t.log(v[0]), _r1(ops.log)),
+    OpCase("sqrt", "sqrt", lambda v: v[0].sqrt(), lambda x: math.sqrt(x[0]),
+           lambda x: [0.5 / math.sqrt(x[0])], (POSITIVE,), lambda t, v: t.sqrt(v[0]),
+           _r1(ops.sqrt)),
+    OpCase("tanh", "tanh", lambda v: v[0].tanh(), lambda x: math.tanh(x[0]),
+           lambda x: [1.0 / math.cosh(x[0]) ** 2], (ANY,), lambda t, v: t.tanh(v[0]),
+           _r1(ops.tanh)),
+    OpCase("sigmoid", "sigmoid", lambda v: v[0].sigmoid(), lambda x: _sigmoid(x[0]),
+           lambda x: [math.exp(-x[0]) / (1.0 + math.exp(-x[0])) ** 2], (Range(-10.0, 10.0),),
+           lambda t, v: t.sigmoid(v[0]), _r1(ops.sigmoid)),
+    OpCase("relu", "relu", lambda v: v[0].relu(), lambda x: max(x[0], 0.0),
+           lambda x: [1.0 if x[0] > 0 else 0.0], (OFF_ZERO,), lambda t, v: t.relu(v[0]),
+           _r1(ops.relu)),
+    OpCase("leaky_relu", "leaky_relu", lambda v: v[0].leaky_relu(),
+           lambda x: x[0] if x[0] > 0 else 0.01 * x[0],
+           lambda x: [1.0 if x[0] > 0 else 0.01], (OFF_ZERO,),
+           lambda t, v: t.nn.functional.leaky_relu(v[0], 0.01), _r1(ops.leaky_relu)),
+    OpCase("leaky_relu(0.2)", "leaky_relu", lambda v: v[0].leaky_relu(SLOPE),
+           lambda x: x[0] if x[0] > 0 else SLOPE * x[0],
+           lambda x: [1.0 if x[0] > 0 else SLOPE], (OFF_ZERO,),
+           lambda t, v: t.nn.functional.leaky_relu(v[0], SLOPE), _r1(ops.leaky_relu, SLOPE)),
+    OpCase("sin", "sin", lambda v: v[0].sin(), lambda x: math.sin(x[0]),
+           lambda x: [math.cos(x[0])], (Range(-6.0, 6.0),), lambda t, v: t.sin(v[0]),
+           _r1(ops.sin)),
+    OpCase("cos", "cos", lambda v: v[0].cos(), lambda x: math.cos(x[0]),
+           lambda x: [-math.sin(x[0])], (Range(-6.0, 6.0),), lambda t, v: t.cos(v[0]),
+           _r1(ops.cos)),
+    OpCase("x**2", "power", lambda v: v[0] ** 2, lambda x: x[0] ** 2, lambda x: [2 * x[0]],
+           (ANY,), lambda t, v: v[0] ** 2, _r1(ops.power, 2.0)),
+    OpCase("x**3", "power", lambda v: v[0] ** 3, lambda x: x[0] ** 3,
+           lambda x: [3 * x[0] ** 2], (ANY,), lambda t, v: v[0] ** 3, _r1(ops.power, 3.0)),
+    OpCase("x**0.5", "power", lambda v: v[0] ** 0.5, lambda x: x[0] ** 0.5,
+           lambda x: [0.5 * x[0] ** -0.5], (POSITIVE,), lambda t, v: v[0] ** 0.5,
+           _r1(ops.power, 0.5)),
+    OpCase("x**-1.5", "power", lambda v: v[0] ** -1.5, lambda x: x[0] ** -1.5,
+           lambda x: [-1.5 * x[0] ** -2.5], (Range(0.1, 10.0),), lambda t, v: v[0] ** -1.5,
+           _r1(ops.power, -1.5)),
+    OpCase("x**-2", "power", lambda v: v[0] ** -2, lambda x: x[0] ** -2,
+           lambda x: [-2.0 * x[0] ** -3], (DENOMINATOR,), lambda t, v: v[0] ** -2,
+           _r1(ops.power, -2.0)),
+]
+
+# The same binary ops with a number on the right, then on the left (reflected operators).
+MIXED_CASES = [
+    OpCase("x+2.5", "add", lambda v: v[0] + 2.5, lambda x: x[0] + 2.5, lambda x: [1.0],
+           (ANY,), lambda t, v: v[0] + 2.5),
+    OpCase("2.5+x", "add", lambda v: 2.5 + v[0], lambda x: 2.5 + x[0], lambda x: [1.0],
+           (ANY,), lambda t, v: 2.5 + v[0]),
+    OpCase("x-2.5", "sub", lambda v: v[0] - 2.5, lambda x: x[0] - 2.5, lambda x: [1.0],
+           (ANY,), lambda t, v: v[0] - 2.5),
+    OpCase("2.5-x", "sub", lambda v: 2.5 - v[0], lambda x: 2.5 - x[0], lambda x: [-1.0],
+           (ANY,), lambda t, v: 2.5 - v[0]),
+    OpCase("x*-1.5", "mul", lambda v: v[0] * -1.5, lambda x: x[0] * -1.5, lambda x: [-1.5],
+           (ANY,), lambda t, v: v[0] * -1.5),
+    OpCase("-1.5*x", "mul", lambda v: -1.5 * v[0], lambda x: -1.5 * x[0], lambda x: [-1.5],
+           (ANY,), lambda t, v: -1.5 * v[0]),
+    OpCase("x/-1.5", "div", lambda v: v[0] / -1.5, lambda x: x[0] / -1.5,
+           lambda x: [1.0 / -1.5], (ANY,), lambda t, v: v[0] / -1.5),
+    OpCase("3/x", "div", lambda v: 3 / v[0], lambda x: 3 / x[0], lambda x: [-3 / x[0] ** 2],
+           (DENOMINATOR,), lambda t, v: 3 / v[0]),
+    OpCase("2**x", "pow", lambda v: 2 ** v[0], lambda x: 2 ** x[0],
+           lambda x: [2 ** x[0] * math.log(2)], (ANY,), lambda t, v: 2.0 ** v[0]),
+]
+
+BINARY_CASES = [
+    OpCase("a+b", "add", lambda v: v[0] + v[1], lambda x: x[0] + x[1], lambda x: [1.0, 1.0],
+           (ANY, ANY), lambda t, v: v[0] + v[1], _r2(ops.add)),
+    OpCase("a-b", "sub", lambda v: v[0] - v[1], lambda x: x[0] - x[1], lambda x: [1.0, -1.0],
+           (ANY, ANY), lambda t, v: v[0] - v[1], _r2(ops.sub)),
+    OpCase("a*b", "mul", lambda v: v[0] * v[1], lambda x: x[0] * x[1],
+           lambda x: [x[1], x[0]], (ANY, ANY), lambda t, v: v[0] * v[1], _r2(ops.mul)),
+    OpCase("a/b", "div", lambda v: v[0] / v[1], lambda x: x[0] / x[1],
+           lambda x: [1 / x[1], -x[0] / x[1] ** 2], (ANY, DENOMINATOR),
+           lambda t, v: v[0] / v[1], _r2(ops.div)),
+    OpCase("a**b", "pow", lambda v: v[0] ** v[1], lambda x: x[0] ** x[1],
+           lambda x: [x[1] * x[0] ** (x[1] - 1), x[0] ** x[1] * math.log(x[0])],
+           (BASE, EXPONENT), lambda t, v: t.pow(v[0], v[1]), _r2(ops.pow)),
+]
+
+NARY_CASES = [
+    OpCase("sum", "sum", lambda v: ag.sum(v), math.fsum, lambda x: [1.0] * len(x),
+           (ANY,) * 4, lambda t, v: _stack(t, v).sum(), lambda xs: ops.sum_(xs)),
+    OpCase("sum(mixed, start)", "sum", lambda v: ag.sum([v[0], 2.0, v[1], v[2]], start=0.5),
+           lambda x: x[0] + 2.0 + x[1] + x[2] + 0.5, lambda x: [1.0] * 3, (ANY,) * 3,
+           lambda t, v: v[0] + 2.0 + v[1] + v[2] + 0.5),
+    OpCase("mean", "mean", lambda v: ag.mean(v), lambda x: math.fsum(x) / len(x),
+           lambda x: [1.0 / len(x)] * len(x), (ANY,) * 4, lambda t, v: _stack(t, v).mean(),
+           lambda xs: ops.mean(xs)),
+    OpCase("dot", "dot", lambda v: ag.dot(v[:3], v[3:]),
+           lambda x: math.fsum(a * b for a, b in zip(x[:3], x[3:])),
+           lambda x: [*x[3:], *x[:3]], (ANY,) * 6,
+           lambda t, v: t.dot(_stack(t, v[:3]), _stack(t, v[3:])),
+           lambda xs: ops.dot(xs[:3], xs[3:])),
+    OpCase("dot(values, numbers)", "dot", lambda v: ag.dot(v, CONSTANTS),
+           lambda x: math.fsum(a * b for a, b in zip(x, CONSTANTS)), lambda x: list(CONSTANTS),
+           (ANY,) * 3, lambda t, v: t.dot(_stack(t, v), _tensor(t, CONSTANTS))),
+    OpCase("logsumexp", "logsumexp", lambda v: ag.logsumexp(v), _lse, _softmax,
+           (Range(-10.0, 10.0),) * 4, lambda t, v: t.logsumexp(_stack(t, v), 0),
+           lambda xs: ops.logsumexp(xs)),
+    OpCase("softmax", "softmax", lambda v: ag.dot(ag.softmax(v), WEIGHTS),
+           lambda x: math.fsum(w * s for w, s in zip(WEIGHTS, _softmax(x))),
+           lambda x: [s * (w - math.fsum(wi * si for wi, si in zip(WEIGHTS, _softmax(x))))
+                      for w, s in zip(WEIGHTS, _softmax(x))],
+           (Range(-10.0, 10.0),) * 4,
+           lambda t, v: t.dot(t.softmax(_stack(t, v), 0), _tensor(t, WEIGHTS))),
+    OpCase("log_softmax", "log_softmax", lambda v: ag.dot(ag.log_softmax(v), WEIGHTS),
+           lambda x: math.fsum(w * (xi - _lse(x)) for w, xi in zip(WEIGHTS, x)),
+           lambda x: [w - math.fsum(WEIGHTS) * s for w, s in zip(WEIGHTS, _softmax(x))],
+           (Range(-10.0, 10.0),) * 4,
+           lambda t, v: t.dot(t.log_softmax(_stack(t, v), 0), _tensor(t, WEIGHTS))),
+]
+
+CASES = UNARY_CASES + MIXED_CASES + BINARY_CASES + NARY_CASES
+
+
+def vectors(lo: float = -1000.0, hi: float = 1000.0, max_size: int = 6
+            ) -> st.SearchStrategy[list[float]]:
+    """Non-empty lists of finite floats, wide enough to need the max-shift in softmax."""
+    return st.lists(st.floats(lo, hi), min_size=1, max_size=max_size)
+
+
+# ---- random expression DAGs ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DagOp:
+    """An op a random DAG may apply to earlier nodes: on Values, and the same on tensors."""
+
+    name: str
+    arity: int
+    value: Callable[[Sequence[Value]], Value] = field(repr=False)
+    torch: Callable[[Any, Sequence[Any]], Any] = field(repr=False)
+
+
+# Smooth everywhere (no kinks, no domain edges), so finite differences apply at any point.
+DAG_OPS = [
+    DagOp("+", 2, lambda a: a[0] + a[1], lambda t, a: a[0] + a[1]),
+    DagOp("-", 2, lambda a: a[0] - a[1], lambda t, a: a[0] - a[1]),
+    DagOp("*", 2, lambda a: a[0] * a[1], lambda t, a: a[0] * a[1]),
+    DagOp("neg", 1, lambda a: -a[0], lambda t, a: -a[0]),
+    DagOp("**2", 1, lambda a: a[0] ** 2, lambda t, a: a[0] ** 2),
+    DagOp("exp", 1, lambda a: a[0].exp(), lambda t, a: t.exp(a[0])),
+    DagOp("tanh", 1, lambda a: a[0].tanh(), lambda t, a: t.tanh(a[0])),
+    DagOp("sigmoid", 1, lambda a: a[0].sigmoid(), lambda t, a: t.sigmoid(a[0])),
+    DagOp("sin", 1, lambda a: a[0].sin(), lambda t, a: t.sin(a[0])),
+    DagOp("sum", 3, lambda a: ag.sum(a), lambda t, a: _stack(t, a).sum()),
+    DagOp("mean", 2, lambda a: ag.mean(a), lambda t, a: _stack(t, a).mean()),
+    DagOp("dot", 4, lambda a: ag.dot(a[:2], a[2:]),
+          lambda t, a: t.dot(_stack(t, a[:2]), _stack(t, a[2:]))),
+    DagOp("logsumexp", 3, lambda a: ag.logsumexp(a),
+          lambda t, a: t.logsumexp(_stack(t, a), 0)),
+    DagOp("softmax[0]", 3, lambda a: ag.softmax(a)[0],
+          lambda t, a: t.softmax(_stack(t, a), 0)[0]),
+    DagOp("log_softmax[-1]", 3, lambda a: ag.log_softmax(a)[-1],
+          lambda t, a: t.log_softmax(_stack(t, a), 0)[-1]),
+]
+
+
+@dataclass(frozen=True)
+class Dag:
+    """Leaf values, then steps (op, indices of earlier nodes); the last node is the root."""
+
+    leaves: list[float]
+    steps: list[tuple[DagOp, tuple[int, ...]]]
+
+    def build(self, leaves: Sequence[Value]) -> list[Value]:
+        """Every node, leaves first, made from the given leaf Values."""
+        nodes = list(leaves)
+        for op, args in self.steps:
+            nodes.append(op.value([nodes[i] for i in args]))
+        return nodes
+
+    def build_torch(self, t: Any, leaves: Sequence[Any]) -> list[Any]:
+        nodes = list(leaves)
+        for op, args in self.steps:
+            nodes.append(op.torch(t, [nodes[i] for i in args]))
+        return nodes
+
+
+@st.composite
+def dags(draw: st.DrawFn, max_leaves: int = 4, max_steps: int = 10) -> Dag:
+    """Random DAGs: each step picks an op and earlier nodes, so nodes get reused often."""
+    leaves = draw(st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=max_leaves))
+    steps: list[tuple[DagOp, tuple[int, ...]]] = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        op = draw(st.sampled_from(DAG_OPS))
+        last = len(leaves) + len(steps) - 1
+        steps.append((op, tuple(draw(st.integers(0, last)) for _ in range(op.arity))))
+    return Dag(leaves, steps)
+
+
+def tame(nodes: Sequence[Value], limit: float = 1e3) -> bool:
+    """True if no node is huge: finite differences lose all precision on huge values."""
+    return all(abs(n.data) <= limit for n in nodes)

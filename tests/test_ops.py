@@ -1,0 +1,171 @@
+"""Every op of the table in strategies.py: value, local and full derivatives, gradcheck, PyTorch.
+
+The rows cover every unary, binary (numbers and Values on either side) and n-ary op;
+the special points (kinks, domain edges, +-1000) are tested by hand below.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import CASES, WEIGHTS, OpCase
+
+from autograd import Value, gradcheck, ops
+
+# Forward values and gradients agree with math's formulas to a few ulps.
+EXACT = {"rel": 1e-12, "abs": 1e-14}
+
+by_name = pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+
+
+def _run(case: OpCase, point: list[float]) -> tuple[Value, list[Value]]:
+    leaves = [Value(x) for x in point]
+    out = case.call(leaves)
+    out.backward()
+    return out, leaves
+
+
+def test_every_rule_in_ops_has_a_row() -> None:
+    rules = set(ops.UNARY) | set(ops.BINARY) | set(ops.NARY)
+    assert rules <= {case.covers for case in CASES}
+
+
+@by_name
+def test_forward_value_matches_math(case: OpCase) -> None:
+    for point in case.points():
+        out, _ = _run(case, point)
+        assert out.data == pytest.approx(case.reference(point), **EXACT), point
+
+
+@by_name
+def test_gradient_matches_derivative_formula(case: OpCase) -> None:
+    for point in case.points():
+        _, leaves = _run(case, point)
+        expected = case.derivative(point)
+        assert [leaf.grad for leaf in leaves] == pytest.approx(expected, **EXACT), point
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.rule], ids=lambda c: c.name)
+def test_rule_returns_output_and_local_derivatives(case: OpCase) -> None:
+    assert case.rule is not None
+    for point in case.points():
+        out, local_grads = case.rule(point)
+        assert out == pytest.approx(case.reference(point), **EXACT)
+        assert list(local_grads) == pytest.approx(case.derivative(point), **EXACT)
+
+
+@by_name
+@given(data=st.data())
+def test_gradient_matches_finite_differences(case: OpCase, data: st.DataObject) -> None:
+    assert gradcheck(case.call, data.draw(case.inputs, label="inputs"))
+
+
+@pytest.mark.torch
+@by_name
+@settings(max_examples=25)
+@given(data=st.data())
+def test_value_and_gradient_match_torch(case: OpCase, data: st.DataObject) -> None:
+    torch = pytest.importorskip("torch")
+    assert case.torch is not None, f"{case.name} has no PyTorch equivalent"
+    point = data.draw(case.inputs, label="inputs")
+    out, leaves = _run(case, point)
+    tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    expected = case.torch(torch, tensors)
+    expected.backward()
+    assert out.data == pytest.approx(expected.item(), **EXACT)
+    assert [leaf.grad for leaf in leaves] == pytest.approx([t.grad.item() for t in tensors],
+                                                           **EXACT)
+
+
+# ---- the rules at their special points ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    (ops.abs_, 0.0), (ops.relu, 0.0), (ops.leaky_relu, 0.01),
+], ids=["abs", "relu", "leaky_relu"])
+def test_kinks_take_the_documented_derivative_at_zero(rule, expected: float) -> None:
+    assert rule(0.0) == (0.0, (expected,))
+
+
+def test_sqrt_at_zero_has_infinite_slope() -> None:
+    assert ops.sqrt(0.0) == (0.0, (math.inf,))
+
+
+def test_power_local_derivative_at_zero() -> None:
+    assert ops.power(0.0, 2.0) == (0.0, (0.0,))
+    assert ops.power(0.0, 1.0) == (0.0, (1.0,))
+    assert ops.power(0.0, 0.5) == (0.0, (math.inf,))
+    assert ops.power(5.0, 0.0) == (1.0, (0.0,))
+
+
+def test_power_with_negative_base_and_integer_exponent() -> None:
+    assert ops.power(-2.0, 3.0) == (-8.0, (12.0,))
+    assert ops.power(-2.0, -1.0) == (-0.5, (-0.25,))
+
+
+def test_pow_exponent_derivative_outside_positive_bases() -> None:
+    # d(a**b)/db = a**b ln(a): 0 as the limit at a = 0, undefined (NaN) for a < 0.
+    assert ops.pow(0.0, 2.0) == (0.0, (0.0, 0.0))
+    y, (d_a, d_b) = ops.pow(-2.0, 2.0)
+    assert (y, d_a) == (4.0, -4.0)
+    assert math.isnan(d_b)
+
+
+def test_softmax_rule_returns_the_jacobian() -> None:
+    xs = [0.3, -1.2, 2.0]
+    exps = [math.exp(x) for x in xs]
+    s = [e / sum(exps) for e in exps]
+    for i, (si, local_grads) in enumerate(ops.softmax(xs)):
+        assert si == pytest.approx(s[i], **EXACT)
+        assert list(local_grads) == pytest.approx(
+            [s[i] * ((i == j) - s[j]) for j in range(3)], **EXACT)
+
+
+def test_log_softmax_rule_returns_the_jacobian() -> None:
+    xs = [0.3, -1.2, 2.0]
+    lse = math.log(sum(math.exp(x) for x in xs))
+    s = [math.exp(x - lse) for x in xs]
+    for i, (yi, local_grads) in enumerate(ops.log_softmax(xs)):
+        assert yi == pytest.approx(xs[i] - lse, **EXACT)
+        assert list(local_grads) == pytest.approx([(i == j) - s[j] for j in range(3)], **EXACT)
+
+
+def test_weights_read_every_softmax_output() -> None:
+    # The softmax rows go through a weighted sum; distinct weights keep every output visible.
+    assert len(set(WEIGHTS)) == len(WEIGHTS)
+
+
+# ---- stability: sigmoid and tanh never overflow ---------------------------------------------
+
+
+@pytest.mark.parametrize(("x", "value"), [(1000.0, 1.0), (-1000.0, 0.0), (0.0, 0.5)])
+def test_sigmoid_is_stable_at_extremes(x: float, value: float) -> None:
+    v = Value(x)
+    y = v.sigmoid()
+    y.backward()
+    assert y.data == value
+    assert v.grad == (0.25 if x == 0.0 else 0.0)
+
+
+def test_sigmoid_keeps_relative_precision_far_left() -> None:
+    # The naive 1 / (1 + e**-x) would still be fine here, but 1 - sigmoid(-x) would give 0.
+    assert ops.sigmoid(-40.0)[0] == pytest.approx(math.exp(-40.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0])
+def test_tanh_is_stable_at_extremes(x: float) -> None:
+    v = Value(x)
+    y = v.tanh()
+    y.backward()
+    assert y.data == math.copysign(1.0, x)
+    assert v.grad == 0.0
+
+
+def test_exp_works_up_to_the_largest_float() -> None:
+    y, (d,) = ops.exp(ops.EXP_MAX)
+    assert math.isfinite(y) and y == d
+    with pytest.raises(OverflowError, match="exp"):
+        ops.exp(math.nextafter(ops.EXP_MAX, math.inf))
