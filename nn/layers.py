@@ -1,0 +1,210 @@
+"""Neuron, Layer and MLP: Values arranged as a network; the engine does all differentiation.
+
+Initialization is scaled by fan-in (nin), drawn from a private ``random.Random``:
+ReLU neurons use He-uniform, w ~ U(-sqrt(6 / nin), +sqrt(6 / nin)) (variance 2 / nin);
+tanh, sigmoid and linear neurons use LeCun-uniform, w ~ U(-sqrt(3 / nin), +sqrt(3 / nin))
+(variance 1 / nin, Glorot's scale with only the fan-in). Biases start at 0.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Callable, Sequence
+
+import autograd as ag
+from autograd import Value
+
+from .module import Architecture, Module
+
+Input = Sequence[Value | float]
+
+# name -> the Value method applying it; None for linear, which adds no node.
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+
+
+def init_bound(activation: str, nin: int) -> float:
+    """Return b for weights ~ U(-b, b): He-uniform for relu, LeCun-uniform otherwise."""
+    return math.sqrt((6.0 if activation == "relu" else 3.0) / nin)
+
+
+class Neuron(Module):
+    """One neuron: activation(w . x + b), with the weighted sum as one ``dot`` node.
+
+    Parameter labels are dotted paths below ``name`` (``w.0``, ``b`` when standalone);
+    the weighted sum is labelled ``<name>.z`` and the activation's output ``<name>.out``.
+
+    >>> n = Neuron(2, activation="tanh", seed=0)
+    >>> y = n([1.0, -2.0])
+    >>> y.label, y.children[0].label, [p.label for p in n.parameters()]
+    ('out', 'z', ['w.0', 'w.1', 'b'])
+    """
+
+    def __init__(self, nin: int, activation: str = "relu", *, seed: int | None = None,
+                 rng: random.Random | None = None, name: str = "") -> None:
+        _check_count(nin, "Neuron", "nin")
+        self._activate = _activation(activation)
+        rng = _rng(seed, rng, "Neuron")
+        self.nin = nin
+        self.activation = activation
+        bound = init_bound(activation, nin)
+        self.w = [Value(rng.uniform(-bound, bound), _join(name, f"w.{i}")) for i in range(nin)]
+        self.b = Value(0.0, _join(name, "b"))
+        # Labels are made once here: the forward pass only assigns them.
+        self._z_label = _join(name, "z")
+        self._out_label = _join(name, "out")
+
+    def __call__(self, x: Input) -> Value:
+        """Return activation(w . x + b) for one input vector of length nin."""
+        _check_input(x, self.nin, "Neuron")
+        return self._forward(x)
+
+    def _forward(self, x: Input) -> Value:
+        # The bias rides along as one more weight on a constant input 1.0: one node in all.
+        z = ag.dot([*self.w, self.b], [*x, 1.0])
+        z.label = self._z_label
+        if self._activate is None:
+            return z
+        out = self._activate(z)
+        out.label = self._out_label
+        return out
+
+    def local_parameters(self) -> list[tuple[str, Value]]:
+        return [*((f"w.{i}", w) for i, w in enumerate(self.w)), ("b", self.b)]
+
+    def architecture(self) -> Architecture:
+        return {"type": "Neuron", "nin": self.nin, "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """nout neurons reading the same nin inputs; calling it returns list[Value] of length nout.
+
+    >>> layer = Layer(3, 2, seed=0)
+    >>> len(layer([1.0, 2.0, 3.0])), len(layer.parameters())
+    (2, 8)
+    """
+
+    def __init__(self, nin: int, nout: int, activation: str = "relu", *,
+                 seed: int | None = None, rng: random.Random | None = None,
+                 name: str = "") -> None:
+        _check_count(nin, "Layer", "nin")
+        _check_count(nout, "Layer", "nout")
+        _activation(activation)
+        rng = _rng(seed, rng, "Layer")
+        self.nin, self.nout, self.activation = nin, nout, activation
+        self.neurons = [Neuron(nin, activation, rng=rng, name=_join(name, f"neurons.{i}"))
+                        for i in range(nout)]
+
+    def __call__(self, x: Input) -> list[Value]:
+        """Return each neuron's output for one input vector of length nin."""
+        _check_input(x, self.nin, "Layer")
+        return self._forward(x)
+
+    def _forward(self, x: Input) -> list[Value]:
+        return [neuron._forward(x) for neuron in self.neurons]
+
+    def submodules(self) -> list[tuple[str, Module]]:
+        return [(f"neurons.{i}", neuron) for i, neuron in enumerate(self.neurons)]
+
+    def architecture(self) -> Architecture:
+        return {"type": "Layer", "nin": self.nin, "nout": self.nout,
+                "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class MLP(Module):
+    """A multilayer perceptron: layers of sizes nouts, hidden activation, then output_activation.
+
+    ``MLP(2, [16, 16, 1], seed=0)`` has two ReLU hidden layers of 16 and one linear
+    output: 2*16+16 + 16*16+16 + 16+1 = 337 parameters. The same seed gives the same
+    parameters; seed=None draws fresh ones. Python's global ``random`` is never used.
+
+    >>> model = MLP(2, [16, 16, 1], seed=0)
+    >>> len(model.parameters()), len(model([0.5, -1.0]))
+    (337, 1)
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
+                 output_activation: str = "linear", seed: int | None = None) -> None:
+        _check_count(nin, "MLP", "nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        for nout in nouts:
+            _check_count(nout, "MLP", "each layer size in nouts")
+        _activation(activation)
+        _activation(output_activation)
+        rng = _rng(seed, None, "MLP")
+        self.nin, self.nouts = nin, list(nouts)
+        self.activation, self.output_activation = activation, output_activation
+        sizes = [nin, *nouts]
+        last = len(nouts) - 1
+        self.layers = [Layer(sizes[i], sizes[i + 1],
+                             output_activation if i == last else activation,
+                             rng=rng, name=f"layers.{i}")
+                       for i in range(len(nouts))]
+
+    def __call__(self, x: Input) -> list[Value]:
+        """Return the outputs (always a list, one Value per output) for one input vector."""
+        _check_input(x, self.nin, "MLP")
+        out: Input = x
+        for layer in self.layers:
+            out = layer._forward(out)
+        return out  # type: ignore[return-value]  # the last layer always returns list[Value]
+
+    def submodules(self) -> list[tuple[str, Module]]:
+        return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
+
+    def architecture(self) -> Architecture:
+        return {"type": "MLP", "nin": self.nin, "nouts": list(self.nouts),
+                "activation": self.activation, "output_activation": self.output_activation}
+
+    def __repr__(self) -> str:
+        return (f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r})")
+
+
+# ---- argument checks and small helpers ----------------------------------------------------
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _activation(name: str) -> Callable[[Value], Value] | None:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+def _check_count(n: object, owner: str, what: str) -> None:
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{owner}: {what} must be a positive integer, got {n!r}")
+
+
+def _check_input(x: object, nin: int, owner: str) -> None:
+    if isinstance(x, (Value, numbers.Real, str)) or not hasattr(x, "__len__"):
+        raise TypeError(f"{owner} expects a sequence of {nin} inputs, got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{owner} expected {nin} inputs, got {len(x)}")
+
+
+def _rng(seed: int | None, rng: random.Random | None, owner: str) -> random.Random:
+    """A private generator: rng itself, or a new one from seed (fresh entropy for None)."""
+    if rng is not None:
+        if seed is not None:
+            raise ValueError(f"{owner}: pass seed or rng, not both")
+        return rng
+    if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
+        raise TypeError(f"{owner}: seed must be an int or None, got {type(seed).__name__}")
+    return random.Random(seed)
