@@ -133,7 +133,49 @@
       groups.get(T.ids[c.child])?.classList.add("target");
       edges.get("e_" + T.ids[c.child] + "_" + id + "_" + c.position)?.classList.add("active");
     }
-    if (!fitted) groups.get(id)?.scrollIntoView({ block: "center", inline: "center" });
+    const focus = [groups.get(id), groups.get(id + "op")]
+      .concat(steps[s].contributions.map((c) => groups.get(T.ids[c.child])));
+    showInPane(focus.filter(Boolean));
+  }
+
+  // ---- zoom and scrolling: the graph keeps a readable size; the pane follows the step ----
+  const pane = document.getElementById("graph");
+  const box = svg.viewBox.baseVal;
+  const PX_PER_PT = 4 / 3; // Graphviz sizes the picture in points
+  const READABLE = 0.7;     // below this zoom the records' text is too small to read
+  let zoom = 1;
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  // A wide graph (the usual left-to-right one) gets the full width, the panel goes below it.
+  document.querySelector("main").classList.toggle("stacked", box.width > 2 * box.height);
+
+  function fitZoom() {
+    const room = pane.getBoundingClientRect();
+    return Math.min((room.width - 24) / (box.width * PX_PER_PT),
+      (room.height - 24) / (box.height * PX_PER_PT));
+  }
+  function setZoom(z) {
+    zoom = Math.min(4, Math.max(0.05, z));
+    svg.style.width = box.width * PX_PER_PT * zoom + "px";
+    svg.style.height = box.height * PX_PER_PT * zoom + "px";
+    document.getElementById("zoom-level").textContent = Math.round(zoom * 100) + "%";
+    paintGraph(current);
+  }
+  function showInPane(elements) {
+    // Centre the current node and its operands, scrolling only when they are not all visible.
+    if (elements.length === 0) return;
+    const view = pane.getBoundingClientRect();
+    const rects = elements.map((e) => e.getBoundingClientRect());
+    const left = Math.min(...rects.map((r) => r.left));
+    const right = Math.max(...rects.map((r) => r.right));
+    const top = Math.min(...rects.map((r) => r.top));
+    const bottom = Math.max(...rects.map((r) => r.bottom));
+    if (left < view.left || right > view.right) {
+      pane.scrollLeft += (left + right) / 2 - (view.left + view.right) / 2;
+    }
+    if (top < view.top || bottom > view.bottom) {
+      pane.scrollTop += (top + bottom) / 2 - (view.top + view.bottom) / 2;
+    }
   }
 
   // ---- the panel ------------------------------------------------------------------------
@@ -194,10 +236,11 @@
     panel.dataset.node = T.ids[i];
     panel.dataset.upstream = String(step.upstream);
     panel.replaceChildren();
-    panel.append(el("p", { className: "stepline" }, "Step " + (s + 1) + " of " + count));
-    panel.append(el("h2", { id: "node-formula" }, formula(i)));
-    panel.append(el("p", { className: "data" }, y + " = " + fmt(T.nodes[i].data)));
-    panel.append(upstreamBlock(s));
+    panel.append(el("div", { className: "about" },
+      el("p", { className: "stepline" }, "Step " + (s + 1) + " of " + count),
+      el("h2", { id: "node-formula" }, formula(i)),
+      el("p", { className: "data" }, y + " = " + fmt(T.nodes[i].data)),
+      upstreamBlock(s)));
 
     const send = el("section", { className: "send" });
     send.append(el("h3", {}, "2. Chain rule: pass it to the operands"));
@@ -226,10 +269,8 @@
   // ---- controls -------------------------------------------------------------------------
   const slider = document.getElementById("slider");
   const playButton = document.getElementById("play");
-  const fitButton = document.getElementById("fit");
   let current = 0;
   let timer = null;
-  let fitted = true;
 
   function go(s) {
     current = Math.max(0, Math.min(count - 1, s));
@@ -256,19 +297,15 @@
   function toggle() {
     if (timer === null) play(); else pause();
   }
-  function setFit(on) {
-    fitted = on;
-    svg.classList.toggle("fitted", on);
-    fitButton.textContent = on ? "Full size" : "Fit";
-    if (!on) go(current);
-  }
 
   slider.max = String(count - 1);
   document.getElementById("step-count").textContent = String(count);
   document.getElementById("prev").addEventListener("click", () => { pause(); go(current - 1); });
   document.getElementById("next").addEventListener("click", () => { pause(); go(current + 1); });
   playButton.addEventListener("click", toggle);
-  fitButton.addEventListener("click", () => setFit(!fitted));
+  document.getElementById("zoom-in").addEventListener("click", () => setZoom(zoom * 1.25));
+  document.getElementById("zoom-out").addEventListener("click", () => setZoom(zoom / 1.25));
+  document.getElementById("fit").addEventListener("click", () => setZoom(fitZoom()));
   slider.addEventListener("input", () => { pause(); go(Number(slider.value)); });
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey) return;
@@ -288,6 +325,6 @@
   // A focused button would also "click" on Space's keyup; Space means play everywhere here.
   document.addEventListener("keyup", (e) => { if (e.key === " ") e.preventDefault(); });
 
-  svg.classList.add("fitted");
+  setZoom(Math.min(1.5, Math.max(READABLE, fitZoom())));
   go(0);
 })();
