@@ -1,0 +1,150 @@
+"""The n-ary ops: one node each, numbers mixed in, errors, and stability at +-1000.
+
+Their values and gradients at ordinary points are rows of the table in strategies.py.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autograd as ag
+from autograd import Value, no_grad, topological_order
+
+
+def test_docstring_examples_pass() -> None:
+    result = doctest.testmod(importlib.import_module("autograd.functional"))
+    assert result.attempted > 0 and result.failed == 0
+
+
+# ---- shape of the graph ---------------------------------------------------------------------
+
+
+def test_sum_is_one_node_whose_children_are_the_values() -> None:
+    xs = [Value(float(i)) for i in range(5)]
+    total = ag.sum([xs[0], 10, *xs[1:]], start=0.5)
+    assert total.data == 20.5 and total.op == "sum"
+    assert total.children == tuple(xs)
+    order = topological_order(total)
+    assert len(order) == 6 and order[-1] is total  # five leaves and one node, not a chain
+
+
+def test_functional_ops_accept_iterables() -> None:
+    assert ag.sum(Value(float(i)) for i in range(4)).data == 6.0
+    assert ag.mean(iter([1, Value(2.0), 3.0])).data == 2.0
+    assert [v.data for v in ag.softmax(iter([0.0, 0.0]))] == [0.5, 0.5]
+
+
+def test_sum_of_numbers_only_has_no_children() -> None:
+    assert ag.sum([1, 2.5]).children == ()
+    assert ag.sum([]).data == 0.0
+
+
+def test_softmax_gives_one_node_per_output_each_reading_every_input() -> None:
+    xs = [Value(0.1), 2.0, Value(-0.4)]
+    outs = ag.softmax(xs)
+    assert len(outs) == 3
+    assert all(out.op == "softmax" and out.children == (xs[0], xs[2]) for out in outs)
+
+
+def test_dot_with_a_value_on_both_sides_adds_both_paths() -> None:
+    x = Value(3.0)
+    out = ag.dot([x, x], [x, 2.0])
+    out.backward()
+    assert out.data == 15.0
+    assert x.grad == 2 * 3.0 + 2.0
+
+
+def test_functional_ops_record_nothing_under_no_grad() -> None:
+    xs = [Value(1.0), Value(2.0)]
+    with no_grad():
+        outs = [ag.sum(xs), ag.mean(xs), ag.dot(xs, xs), ag.logsumexp(xs),
+                *ag.softmax(xs), *ag.log_softmax(xs)]
+    assert all(out.children == () and out.op == "" for out in outs)
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", [ag.mean, ag.logsumexp, ag.softmax, ag.log_softmax])
+def test_empty_input_raises_value_error_naming_the_op(op) -> None:
+    with pytest.raises(ValueError, match=op.__name__):
+        op([])
+
+
+def test_dot_of_different_lengths_raises() -> None:
+    with pytest.raises(ValueError, match=r"dot.*2.*3"):
+        ag.dot([Value(1.0), 2.0], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("op", [ag.sum, ag.mean, ag.logsumexp, ag.softmax, ag.log_softmax,
+                                lambda xs: ag.dot(xs, xs)])
+def test_non_number_operand_raises_type_error_naming_it(op) -> None:
+    x = Value(1.0)
+    y = x * 2
+    y.backward()
+    before = (x.grad, y.grad, y.children, y.local_grads)
+    with pytest.raises(TypeError, match="str"):
+        op([y, "a"])
+    assert (x.grad, y.grad, y.children, y.local_grads) == before
+
+
+def test_logsumexp_rejects_infinite_operands() -> None:
+    with pytest.raises(ValueError, match="logsumexp"):
+        ag.logsumexp([Value(math.inf), Value(0.0)])
+
+
+# ---- stability at +-1000 ---------------------------------------------------------------------
+
+
+def test_softmax_of_1000_and_0_is_finite_and_right() -> None:
+    a, b = Value(1000.0), Value(0.0)
+    p, q = ag.softmax([a, b])
+    assert (p.data, q.data) == (1.0, math.exp(-1000.0))
+    p.backward()
+    assert (a.grad, b.grad) == (0.0, 0.0)
+
+
+def test_softmax_of_ties_far_out_is_even() -> None:
+    xs = [Value(-1000.0), Value(-1000.0)]
+    outs = ag.softmax(xs)
+    assert [o.data for o in outs] == [0.5, 0.5]
+    outs[0].backward()
+    assert [x.grad for x in xs] == [0.25, -0.25]
+
+
+def test_log_softmax_at_plus_minus_1000() -> None:
+    xs = [Value(1000.0), Value(0.0), Value(-1000.0)]
+    outs = ag.log_softmax(xs)
+    assert [o.data for o in outs] == [0.0, -1000.0, -2000.0]
+    outs[1].backward()
+    assert [x.grad for x in xs] == [-1.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0])
+def test_logsumexp_of_two_equal_extremes(x: float) -> None:
+    xs = [Value(x), Value(x)]
+    out = ag.logsumexp(xs)
+    out.backward()
+    assert out.data == pytest.approx(x + math.log(2.0), rel=1e-15)
+    assert [v.grad for v in xs] == [0.5, 0.5]
+
+
+@given(st.lists(st.floats(-1000.0, 1000.0), min_size=1, max_size=6))
+def test_softmax_sums_to_one(xs: list[float]) -> None:
+    outs = ag.softmax(xs)
+    assert math.fsum(o.data for o in outs) == pytest.approx(1.0, abs=1e-12)
+    assert all(0.0 <= o.data <= 1.0 for o in outs)
+
+
+@given(st.lists(st.floats(-1000.0, 1000.0), min_size=1, max_size=6))
+def test_log_softmax_is_log_of_softmax_and_never_positive(xs: list[float]) -> None:
+    for log_p, p in zip(ag.log_softmax(xs), ag.softmax(xs)):
+        assert log_p.data <= 1e-15
+        if p.data > 1e-300:
+            assert log_p.data == pytest.approx(math.log(p.data), rel=1e-9, abs=1e-12)
