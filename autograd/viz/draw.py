@@ -1,0 +1,250 @@
+"""draw_dot: a Value's graph as a Graphviz Digraph, one record per Value, one node per op."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import TYPE_CHECKING
+
+from ..graph import topological_order
+from ..value import Value
+from . import clusters as _clusters
+from . import style
+
+if TYPE_CHECKING:
+    import graphviz
+
+    from .clusters import ClusterRule
+
+#: The most Values draw_dot draws unless told otherwise: dot lays out 500 in a few seconds.
+MAX_NODES = 500
+RANKDIRS = ("LR", "TB", "RL", "BT")
+
+
+def node_names(root: Value) -> dict[Value, str]:
+    """Return each node's DOT id: v<i> for the node at index i of topological_order(root).
+
+    The op node that made v<i> is v<i>op. Graphviz's SVG puts each id in its node's <title>.
+    """
+    return {node: f"v{i}" for i, node in enumerate(topological_order(root))}
+
+
+def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: bool = True,
+             show_local_grads: bool = False, highlight: Iterable[Value] = (),
+             edge_labels: Mapping[tuple[Value, Value], str] | None = None,
+             color_by_grad: bool = False, clusters: bool | ClusterRule = True,
+             collapse: bool | Iterable[str] = (), max_nodes: int = MAX_NODES) -> graphviz.Digraph:
+    """Return root's graph as a graphviz.Digraph: Values as records (label, data, grad), ops as
+    small nodes, edges child -> op -> result. A notebook shows the Digraph inline.
+
+    show_local_grads labels each edge child -> op with d op / d child (the engine's memoized
+    local derivative); edge_labels[(child, parent)] replaces that label (on the first such edge).
+    highlight: Values drawn in amber. color_by_grad fills records by |grad|, with a legend.
+    Nodes whose labels are dotted module paths (nn's) are grouped in nested boxes; clusters=False
+    turns that off, a callable Value -> path or None replaces the rule. collapse=True, or
+    collapse=("layers.0", ...), draws clusters as one box each. More than max_nodes Values to
+    draw is a ValueError, raised before Graphviz is involved.
+
+    >>> from autograd import Value
+    >>> x = Value(3.0, label="x")
+    >>> source = draw_dot(x * x, show_local_grads=True).source
+    >>> source.count("->"), source.count("label=3.0")  # x twice into *, d(x*x)/dx = 3 on each
+    (3, 2)
+    """
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"draw_dot: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    order = topological_order(root)
+    if len(order) > max_nodes and not collapse:
+        raise _too_many(len(order), max_nodes, collapsed=False)
+    assigned = _clusters.assign(order, clusters)
+    boxed = _clusters.boxes(assigned, collapse)
+    drawn = len(order) - len(boxed) + len(set(boxed.values()))
+    if drawn > max_nodes:
+        raise _too_many(drawn, max_nodes, collapsed=True)
+    labels = _checked_edge_labels(edge_labels)
+
+    graphviz = _import_graphviz()
+    dot = graphviz.Digraph(
+        name="autograd", format=format,
+        graph_attr={"rankdir": rankdir, "fontname": style.FONT, "bgcolor": "white",
+                    "nodesep": "0.2", "ranksep": "0.3", "pad": "0.15"},
+        node_attr={"fontname": style.FONT, "fontsize": "11", "color": style.INK,
+                   "fontcolor": style.INK},
+        edge_attr={"fontname": style.FONT, "fontsize": "9", "color": style.EDGE,
+                   "arrowsize": "0.6", "fontcolor": style.LOCAL_GRAD})
+    names = {node: f"v{i}" for i, node in enumerate(order)}
+    ends = {node: f"box_{boxed[node]}" if node in boxed else names[node] for node in order}
+    lit = {node for node in highlight if isinstance(node, Value)}
+    grads = [abs(n.grad) for n in order if n not in boxed and math.isfinite(n.grad)]
+    largest = max(grads, default=0.0) if color_by_grad and show_grad else None
+
+    boxes = _Boxes(dot, graphviz)
+    counts: dict[str, int] = {}
+    for path in boxed.values():
+        counts[path] = counts.get(path, 0) + 1
+    for node in order:
+        box = boxed.get(node)
+        if box is not None:
+            if box in counts:
+                boxes.get(_clusters.parent_of(box)).node(
+                    ends[node], label=style.box_label(box, counts.pop(box)), shape="box3d",
+                    style="filled", fillcolor=style.FILL_BOX, color=style.EDGE, margin="0.15,0.08")
+            continue
+        path = assigned.get(node)
+        _add_value(boxes.get(path), node, names[node], path, node is root, node in lit,
+                   show_grad, largest)
+    boxes.attach()
+
+    _add_edges(dot, order, names, ends, boxed, lit, labels, show_local_grads)
+    if largest is not None:
+        dot.node("legend", label=style.legend_label(largest), shape="plain")
+    return dot
+
+
+def _add_value(graph: graphviz.Digraph, node: Value, name: str, path: str | None, is_root: bool,
+               lit: bool, show_grad: bool, largest: float | None) -> None:
+    """Add node's record, and its op node, to graph (the main graph or its cluster)."""
+    grad = node.grad if show_grad else None
+    bad = not math.isfinite(node.data) or (grad is not None and not math.isfinite(grad))
+    text = style.INK
+    if lit:
+        fill = style.FILL_HIGHLIGHT
+    elif bad:
+        fill = style.FILL_BAD
+    elif largest is not None:
+        shade = style.grad_bin(abs(node.grad), largest)
+        fill = style.GRAD_SCALE[shade]
+        text = "white" if shade >= style.GRAD_DARK_FROM else style.INK
+    elif is_root:
+        fill = style.FILL_ROOT
+    elif not node.op:
+        fill = style.FILL_PARAMETER if "." in node.label else style.FILL_INPUT
+    else:
+        fill = style.FILL_INTERMEDIATE
+    border = style.BAD if bad else style.BORDER_HIGHLIGHT if lit else style.INK
+    width = 3 if lit else 2 if bad else 1
+    # Inside its box a node needs only its own part of the name: w.1 inside layers.0.neurons.3.
+    shown = node.label
+    if path and shown.startswith(path + "."):
+        shown = shown[len(path) + 1:]
+    extra = {"tooltip": node.label} if shown != node.label else {}
+    graph.node(name, label=style.record_label(shown, node.data, grad, fill, border, width, text),
+               shape="plain", **extra)
+    if node.op:
+        ring = ({"color": style.BORDER_HIGHLIGHT, "penwidth": "2.5"} if lit
+                else {"color": style.EDGE})
+        graph.node(f"{name}op", label=node.op, shape="ellipse", style="filled",
+                   fillcolor=style.FILL_OP, fontsize="10", width="0.3", height="0.3",
+                   margin="0.04,0.02", **ring)
+
+
+def _add_edges(dot: graphviz.Digraph, order: list[Value], names: dict[Value, str],
+               ends: dict[Value, str], boxed: dict[Value, str], lit: set[Value],
+               labels: Mapping[tuple[Value, Value], str], show_local_grads: bool) -> None:
+    """Add the edges child -> op (id e_v<j>_v<i>_<k>) and op -> result (id e_v<i>op_v<i>)."""
+    box_edges: set[str] = set()
+    for i, node in enumerate(order):
+        box = boxed.get(node)
+        op_end = f"box_{box}" if box else f"v{i}op"
+        # The step-through highlights the node being processed: its edges light up with it.
+        colour = {"color": style.BORDER_HIGHLIGHT, "penwidth": "2"} if node in lit else {}
+        for k, (child, local) in enumerate(zip(node.children, node.local_grads)):
+            source = ends[child]
+            if source == op_end:
+                continue  # both ends inside one collapsed box
+            if box or child in boxed:
+                edge_id = f"e_{source}_{op_end}"
+                if edge_id not in box_edges:  # one edge per (box, node) pair
+                    box_edges.add(edge_id)
+                    dot.edge(source, op_end, id=edge_id)
+                continue
+            attrs = dict(colour)
+            text = _edge_text(node, child, k, local, labels, show_local_grads)
+            if text is not None:
+                attrs["label"] = text
+                if (child, node) not in labels and not math.isfinite(local):
+                    attrs["fontcolor"] = style.BAD
+            dot.edge(source, op_end, id=f"e_{names[child]}_v{i}_{k}", **attrs)
+        if node.op and not box:
+            dot.edge(f"v{i}op", names[node], id=f"e_v{i}op_v{i}", **colour)
+
+
+def _edge_text(node: Value, child: Value, k: int, local: float,
+               labels: Mapping[tuple[Value, Value], str], show_local_grads: bool) -> str | None:
+    """Return the label of the edge from node.children[k] to node's op, or None for no label."""
+    text = labels.get((child, node))
+    if text is not None:
+        # x * x has two edges from x; the caller's label describes the pair, so it is shown once.
+        if node.children.index(child) != k:
+            return None
+        lines = [escape(line) for line in text.split("\n")]
+        if len(lines) == 1:
+            return f"<{lines[0]}>"
+        return "<" + "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines) + ">"
+    return style.fmt(local) if show_local_grads else None
+
+
+def _checked_edge_labels(
+        edge_labels: Mapping[tuple[Value, Value], str] | None) -> Mapping[tuple[Value, Value], str]:
+    if not edge_labels:
+        return {}
+    for key in edge_labels:
+        child, parent = key
+        if not isinstance(parent, Value) or not any(c is child for c in parent.children):
+            raise ValueError(f"draw_dot: edge_labels key {key!r} is no edge: it must be a pair "
+                             "(child, parent) with child among parent.children")
+    return edge_labels
+
+
+class _Boxes:
+    """The cluster subgraphs, made on first use, nested by path, attached to dot at the end."""
+
+    def __init__(self, dot: graphviz.Digraph, graphviz_module: object) -> None:
+        self.dot = dot
+        self.made: dict[str, graphviz.Digraph] = {}
+        self._graphviz = graphviz_module
+
+    def get(self, path: str | None) -> graphviz.Digraph:
+        """Return the subgraph drawing cluster path (the main graph for None), making it."""
+        if path is None:
+            return self.dot
+        for level in _clusters.levels(path):
+            if level not in self.made:
+                self.made[level] = self._make(level)
+        return self.made[path]
+
+    def _make(self, path: str) -> graphviz.Digraph:
+        outer = _clusters.parent_of(path)
+        depth = len(_clusters.levels(path)) - 1
+        title = path[len(outer) + 1:] if outer else path
+        return self._graphviz.Digraph(  # type: ignore[attr-defined,no-any-return]
+            name=f"cluster_{path}",
+            graph_attr={"label": title, "style": "rounded,filled", "color": "#b0bec5",
+                        "fillcolor": style.FILL_CLUSTERS[min(depth, 2)], "fontsize": "10",
+                        "fontcolor": "#546e7a", "labeljust": "l", "margin": "8"})
+
+    def attach(self) -> None:
+        """Add each cluster to its enclosing one, innermost first, since subgraph() copies."""
+        for path in sorted(self.made, key=lambda p: -len(_clusters.levels(p))):
+            outer = _clusters.parent_of(path)
+            (self.made[outer] if outer else self.dot).subgraph(self.made[path])
+
+
+def _too_many(count: int, max_nodes: int, collapsed: bool) -> ValueError:
+    what = "Values and boxes to draw after collapsing" if collapsed else "Values"
+    return ValueError(
+        f"draw_dot: the graph has {count} {what}, more than max_nodes={max_nodes}; Graphviz "
+        "would take very long to lay it out and nobody could read it. Draw a smaller graph, "
+        f"pass max_nodes={count} (or more) to draw it anyway, or collapse module clusters into "
+        "single boxes with collapse=True or collapse=('layers.0', ...).")
+
+
+def _import_graphviz() -> object:
+    try:
+        import graphviz
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            "autograd.viz needs the graphviz Python package: pip install -e '.[viz]' "
+            "(or pip install graphviz)", name="graphviz") from error
+    return graphviz
