@@ -51,8 +51,11 @@
     for (const kid of kids) node.append(kid);
     return node;
   }
+  function wrap(name) { // dL/dx, but dL/d(layer.0.w.1): long names read better in parentheses
+    return /^[A-Za-z][A-Za-z0-9_]{0,5}$/.test(name) ? name : "(" + name + ")";
+  }
   function d(top, bottom) {
-    return "d" + top + "/d" + bottom;
+    return "d" + wrap(top) + "/d" + wrap(bottom);
   }
   function sumText(terms, total) {
     if (terms.length === 1) return fmt(total);

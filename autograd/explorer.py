@@ -49,6 +49,11 @@ def fmt(x: float) -> str:
     return text
 
 
+def _wrap(name: str) -> str:
+    """name as it goes into dL/dx: long or dotted names in parentheses, dL/d(layer.0.w.1)."""
+    return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,5}", name) else f"({name})"
+
+
 def _factor(x: float) -> str:
     """fmt(x), in parentheses when negative, for the right side of a product."""
     return f"({fmt(x)})" if fmt(x).startswith("-") else fmt(x)
@@ -60,7 +65,7 @@ def edge_arithmetic(trace: BackwardTrace, step_index: int) -> dict[tuple[Value, 
     e.g. "dL/dx += dL/dy * dy/dx = 0.5 * 2.0 = 1.0"; an operand used twice by the node (x * x)
     gets both lines on one label, since draw_dot labels edges by (child, parent).
     """
-    names = node_labels(trace)
+    names = {node: _wrap(name) for node, name in node_labels(trace).items()}
     step = trace.steps[step_index]
     root, y = names[trace.root], names[step.node]
     lines: dict[tuple[Value, Value], list[str]] = {}

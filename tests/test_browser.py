@@ -1,0 +1,194 @@
+"""The explorer page in real headless Chromium: what it highlights and shows equals the recorder.
+
+Needs Debian's chromium at /usr/bin/chromium (or CHAINRULE_CHROMIUM). If the browser cannot
+start, these tests fail: a page nobody has seen working is not tested.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytest.importorskip("graphviz")
+pytest.importorskip("autograd.viz", reason="autograd.viz is not written yet")
+
+from autograd import Value  # noqa: E402
+from autograd.explorer import explore, fmt, node_labels  # noqa: E402
+from autograd.trace import trace_backward  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHAINRULE_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def neuron():
+    """The classic 2-input neuron, o = tanh(x1 w1 + x2 w2 + b), with o fed to a square loss."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.label = "o"
+    loss = (o - 1.0) * (o - 1.0) + o  # o - 1.0 built twice; o is used three times
+    loss.label = "L"
+    return loss
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
+                    "or set CHAINRULE_CHROMIUM to the browser's path")
+    profile = tempfile.mkdtemp(prefix="chainrule-chromium-")
+    with sync_api.sync_playwright() as p:
+        try:
+            context = p.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, args=ARGS, headless=True,
+                viewport={"width": 1400, "height": 820})
+        except Exception as error:  # Playwright raises its own Error; say plainly what broke
+            pytest.fail(f"headless Chromium ({CHROMIUM}) did not start: {error}")
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page_of(browser, tmp_path):
+    opened = []
+
+    def open_page(root):
+        path = explore(root, tmp_path / "explorer.html")
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("request", lambda r: r.url.startswith("file://") or errors.append(r.url))
+        page.goto(path.resolve().as_uri())
+        opened.append((page, errors))
+        return page
+
+    yield open_page
+    for page, errors in opened:
+        assert errors == [], f"the page logged errors or fetched something: {errors}"
+        page.close()
+
+
+def shown(page):
+    """What the page shows: current step, highlighted DOT ids, active edges, panel numbers."""
+    return page.evaluate("""() => ({
+      step: Number(document.getElementById('step-index').textContent) - 1,
+      slider: Number(document.getElementById('slider').value),
+      current: [...document.querySelectorAll('#graph g.node.current > title')]
+                 .map(t => t.textContent).sort(),
+      edges: [...document.querySelectorAll('#graph g.edge.active')].map(g => g.id).sort(),
+      node: document.getElementById('panel').dataset.node,
+      upstream: Number(document.getElementById('panel').dataset.upstream),
+      rows: [...document.querySelectorAll('#panel tr.contribution')].map(r => [
+        r.dataset.child, Number(r.dataset.position), Number(r.dataset.local),
+        Number(r.dataset.contribution), Number(r.dataset.total)]),
+      upstreamText: document.querySelector('#panel .upstream .math').textContent,
+    })""")
+
+
+def move_slider(page, s):
+    page.eval_on_selector("#slider", "(el, s) => { el.value = String(s); "
+                          "el.dispatchEvent(new Event('input')); }", s)
+
+
+def expected(trace, s):
+    ids = {v: f"v{i}" for i, v in enumerate(trace.order)}
+    step = trace.steps[s]
+    node = ids[step.node]
+    return {
+        "step": s, "slider": s,
+        "current": sorted([node, node + "op"] if step.node.children else [node]),
+        "edges": sorted(f"e_{ids[c.child]}_{node}_{c.position}" for c in step.contributions),
+        "node": node,
+        "upstream": step.upstream,
+        "rows": [[ids[c.child], c.position, c.local, c.contribution, c.total]
+                 for c in step.contributions],
+    }
+
+
+def assert_shows(page, trace, s):
+    got = shown(page)
+    got.pop("upstreamText")
+    assert got == expected(trace, s)
+
+
+def test_buttons_and_keys_step_through_the_recorders_sweep(page_of):
+    loss = neuron()
+    trace = trace_backward(loss)
+    page = page_of(loss)
+    assert_shows(page, trace, 0)
+    for s in range(1, 5):
+        page.click("#next")
+        assert_shows(page, trace, s)
+    page.click("#prev")
+    assert_shows(page, trace, 3)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert_shows(page, trace, 5)
+    page.keyboard.press("ArrowLeft")
+    assert_shows(page, trace, 4)
+    page.keyboard.press("End")
+    assert_shows(page, trace, len(trace.steps) - 1)
+    page.keyboard.press("ArrowRight")  # stays on the last step
+    assert_shows(page, trace, len(trace.steps) - 1)
+    page.keyboard.press("Home")
+    assert_shows(page, trace, 0)
+    move_slider(page, 6)
+    assert_shows(page, trace, 6)
+
+
+def test_space_plays_and_pauses(page_of):
+    loss = neuron()
+    trace = trace_backward(loss)
+    page = page_of(loss)
+    page.click("#next")  # focus on a button: Space must still mean play, not click it
+    page.keyboard.press("Space")
+    assert page.get_attribute("#play", "data-playing") == "true"
+    page.wait_for_function("() => document.getElementById('step-index').textContent === '3'",
+                           timeout=5000)
+    page.keyboard.press("Space")
+    assert page.get_attribute("#play", "data-playing") == "false"
+    assert_shows(page, trace, 2)
+
+
+def test_reused_node_shows_its_total_as_the_sum_of_its_contributions(page_of):
+    loss = neuron()
+    trace = trace_backward(loss)
+    o = next(v for v in trace.order if v.label == "o")
+    s = [step.node for step in trace.steps].index(o)
+    terms = [c.contribution for c in trace.received(o)]
+    assert len(terms) == 3
+    page = page_of(loss)
+    for _ in range(s):
+        page.keyboard.press("ArrowRight")
+    assert_shows(page, trace, s)
+    parts = [fmt(terms[0])] + [f"({fmt(t)})" if t < 0 else fmt(t) for t in terms[1:]]
+    total = trace.totals()[o]
+    assert shown(page)["upstreamText"] == f"dL/do = {' + '.join(parts)} = {fmt(total)}"
+
+
+def test_screenshot_for_the_readme(page_of, tmp_path):
+    loss = neuron()
+    trace = trace_backward(loss)
+    names = node_labels(trace)
+    page = page_of(loss)
+    # The step where the first product sends to x1 and w1: a learner's favourite moment.
+    s = next(i for i, step in enumerate(trace.steps)
+             if [names[c.child] for c in step.contributions] == ["x1", "w1"])
+    move_slider(page, s)
+    assert_shows(page, trace, s)
+    shot = tmp_path / "explorer.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    for target in (REPO / "out" / "explorer.png", REPO / "docs" / "explorer.png"):
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, target)
