@@ -83,23 +83,41 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
     counts: dict[str, int] = {}
     for path in boxed.values():
         counts[path] = counts.get(path, 0) + 1
-    for node in order:
+    for node in _operand_order(root):
         box = boxed.get(node)
         if box is not None:
             if box in counts:
-                boxes.get(_clusters.parent_of(box)).node(
-                    ends[node], label=style.box_label(box, counts.pop(box)), shape="box3d",
-                    style="filled", fillcolor=style.FILL_BOX, color=style.EDGE, margin="0.15,0.08")
+                boxes.add_box(box, ends[node], counts.pop(box))
             continue
         path = assigned.get(node)
         _add_value(boxes.get(path), node, names[node], path, node is root, node in lit,
                    show_grad, largest)
     boxes.attach()
 
-    _add_edges(dot, order, names, ends, boxed, lit, labels, show_local_grads)
+    _add_edges(dot, order, names, ends, boxed, assigned, lit, labels, show_local_grads)
     if largest is not None:
         dot.node("legend", label=style.legend_label(largest), shape="plain")
     return dot
+
+
+def _operand_order(root: Value) -> list[Value]:
+    """Return the nodes children first, operands in operand order: the order they are declared.
+
+    Graphviz keeps declaration order within a rank where it can, so w.0 is drawn above w.1.
+    (topological_order visits the last operand first; it fixes the node names, not this.)
+    """
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.children) if child not in seen)
+    return order
 
 
 def _add_value(graph: graphviz.Digraph, node: Value, name: str, path: str | None, is_root: bool,
@@ -140,8 +158,9 @@ def _add_value(graph: graphviz.Digraph, node: Value, name: str, path: str | None
 
 
 def _add_edges(dot: graphviz.Digraph, order: list[Value], names: dict[Value, str],
-               ends: dict[Value, str], boxed: dict[Value, str], lit: set[Value],
-               labels: Mapping[tuple[Value, Value], str], show_local_grads: bool) -> None:
+               ends: dict[Value, str], boxed: dict[Value, str], assigned: dict[Value, str],
+               lit: set[Value], labels: Mapping[tuple[Value, Value], str],
+               show_local_grads: bool) -> None:
     """Add the edges child -> op (id e_v<j>_v<i>_<k>) and op -> result (id e_v<i>op_v<i>)."""
     box_edges: set[str] = set()
     for i, node in enumerate(order):
@@ -160,6 +179,10 @@ def _add_edges(dot: graphviz.Digraph, order: list[Value], names: dict[Value, str
                     dot.edge(source, op_end, id=edge_id)
                 continue
             attrs = dict(colour)
+            if _enters_cluster(assigned.get(child), assigned.get(node)):
+                # A rank of room lets a layer's box start after the previous one ends, so
+                # layers sit side by side instead of in a staircase.
+                attrs["minlen"] = "2"
             text = _edge_text(node, child, k, local, labels, show_local_grads)
             if text is not None:
                 attrs["label"] = text
@@ -168,6 +191,11 @@ def _add_edges(dot: graphviz.Digraph, order: list[Value], names: dict[Value, str
             dot.edge(source, op_end, id=f"e_{names[child]}_v{i}_{k}", **attrs)
         if node.op and not box:
             dot.edge(f"v{i}op", names[node], id=f"e_v{i}op_v{i}", **colour)
+
+
+def _enters_cluster(source: str | None, target: str | None) -> bool:
+    """Return whether an edge from cluster source to cluster target enters target from outside."""
+    return target is not None and source != target and not (source or "").startswith(target + ".")
 
 
 def _edge_text(node: Value, child: Value, k: int, local: float,
@@ -214,10 +242,15 @@ class _Boxes:
                 self.made[level] = self._make(level)
         return self.made[path]
 
+    def add_box(self, path: str, name: str, count: int) -> None:
+        """Add the one box standing for collapsed cluster path, inside the cluster around it."""
+        self.get(_clusters.parent_of(path)).node(
+            name, label=style.box_label(_title(path), count), shape="box3d", style="filled",
+            fillcolor=style.FILL_BOX, color=style.EDGE, margin="0.15,0.08")
+
     def _make(self, path: str) -> graphviz.Digraph:
-        outer = _clusters.parent_of(path)
         depth = len(_clusters.levels(path)) - 1
-        title = path[len(outer) + 1:] if outer else path
+        title = _title(path)
         return self._graphviz.Digraph(  # type: ignore[attr-defined,no-any-return]
             name=f"cluster_{path}",
             graph_attr={"label": title, "style": "rounded,filled", "color": "#b0bec5",
@@ -229,6 +262,12 @@ class _Boxes:
         for path in sorted(self.made, key=lambda p: -len(_clusters.levels(p))):
             outer = _clusters.parent_of(path)
             (self.made[outer] if outer else self.dot).subgraph(self.made[path])
+
+
+def _title(path: str) -> str:
+    """Return what a cluster's box says: its path below the enclosing cluster (neurons.3)."""
+    outer = _clusters.parent_of(path)
+    return path[len(outer) + 1:] if outer else path
 
 
 def _too_many(count: int, max_nodes: int, collapsed: bool) -> ValueError:

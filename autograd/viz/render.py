@@ -11,6 +11,9 @@ from .draw import draw_dot
 #: File suffix -> Graphviz output format. .dot is the DOT source itself: no binary needed.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 
+#: Graphviz's default of 96 makes 9-point edge labels hard to read in a PNG.
+PNG_DPI = 150
+
 _INSTALL = ("render: Graphviz 'dot' not found on PATH; install it with `apt-get install graphviz` "
             "(Debian/Ubuntu) or `brew install graphviz`, or render to .dot")
 
@@ -46,6 +49,8 @@ def render(root: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     else:
         import graphviz
 
+        if fmt == "png":
+            dot.graph_attr["dpi"] = str(PNG_DPI)
         try:
             data = dot.pipe(format=fmt)
         except graphviz.ExecutableNotFound as error:

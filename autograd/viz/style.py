@@ -60,7 +60,10 @@ def _number_cell(name: str, x: float, color: str) -> str:
 def record_label(name: str, data: float, grad: float | None, fill: str, border: str,
                  border_width: int, text: str = INK) -> str:
     """Return the HTML-like label of a Value: [name |] data ... [| grad ...], one row."""
-    cells = [f"<TD><B>{escape(name)}</B></TD>"] if name else []
+    name_text = f"<B>{escape(name)}</B>"
+    if text != INK:
+        name_text = f'<FONT COLOR="{text}">{name_text}</FONT>'
+    cells = [f"<TD>{name_text}</TD>"] if name else []
     cells.append(_number_cell("data", data, text))
     if grad is not None:
         cells.append(_number_cell("grad", grad, text))
