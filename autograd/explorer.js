@@ -79,7 +79,8 @@
     } else if (op === "neg" && kids.length === 1) {
       rhs = "\u2212" + kids[0];
     } else {
-      const args = kids.length <= 6 ? kids : kids.slice(0, 4).concat(["\u2026", kids[kids.length - 1]]);
+      const args = kids.length <= 6 ? kids
+        : kids.slice(0, 4).concat(["\u2026", kids[kids.length - 1]]);
       rhs = op + "(" + args.join(", ") + ")";
     }
     return names[i] + " = " + rhs;
@@ -115,18 +116,22 @@
 
   function paintGraph(s) {
     const i = steps[s].node;
-    for (const g of groups.values()) g.classList.remove("current", "target", "done");
+    for (const g of groups.values()) g.classList.remove("current", "target", "done", "peek");
     for (const g of edges.values()) g.classList.remove("active");
     T.ids.forEach((id, j) => {
-      const state = stepOf[j] < s ? "done" : null;
-      if (state) {
-        groups.get(id)?.classList.add(state);
-        groups.get(id + "op")?.classList.add(state);
+      if (stepOf[j] < s) {
+        groups.get(id)?.classList.add("done");
+        groups.get(id + "op")?.classList.add("done");
       }
       const text = gradTexts[j];
       if (text) {
+        // grey: nothing received yet; amber: more to come; green: final.
+        const got = received[j].filter((r) => r.step <= s).length;
+        const state = j === T.root || got === received[j].length ? "final"
+          : got === 0 ? "pending" : "partial";
         text.textContent = "grad " + fmt(runningTotal(j, s));
-        text.classList.toggle("pending", runningTotal(j, s) === 0 && stepOf[j] > s);
+        text.classList.remove("grad-pending", "grad-partial", "grad-final");
+        text.classList.add("grad-" + state);
       }
     });
     const id = T.ids[i];
@@ -145,7 +150,7 @@
   const pane = document.getElementById("graph");
   const box = svg.viewBox.baseVal;
   const PX_PER_PT = 4 / 3; // Graphviz sizes the picture in points
-  const READABLE = 0.7;     // below this zoom the records' text is too small to read
+  const READABLE = 1;       // below this zoom the records' text is too small to read
   let zoom = 1;
   svg.removeAttribute("width");
   svg.removeAttribute("height");
@@ -203,8 +208,19 @@
     }
     const terms = received[i].map((r) => r.c.contribution);
     block.append(el("p", { className: "math big" },
-      d(rootName, y) + " = " + (terms.length > 1 ? sumText(terms, step.upstream) : fmt(step.upstream))));
+      d(rootName, y) + " = " + sumText(terms.length > 1 ? terms : [step.upstream], step.upstream)));
     block.append(el("p", { className: "why" }, why));
+    if (received[i].length > 1) {
+      const list = el("ul", { className: "sources" });
+      for (const r of received[i].slice(0, 8)) {
+        const user = steps[r.step].node;
+        list.append(el("li", { "data-ref": T.ids[user] },
+          el("span", { className: "math" }, fmt(r.c.contribution)),
+          " from " + formula(user) + " (step " + (r.step + 1) + ")"));
+      }
+      if (received[i].length > 8) list.append(el("li", {}, "\u2026"));
+      block.append(list);
+    }
     return block;
   }
 
@@ -222,7 +238,7 @@
       "data-local": String(c.local), "data-contribution": String(c.contribution),
       "data-total": String(c.total),
     },
-    el("td", { className: "name" }, x),
+    el("td", { className: "name", "data-ref": T.ids[c.child] }, x),
     el("td", { className: "math" }, fmt(c.local)),
     el("td", { className: "math" },
       fmt(step.upstream) + " \u00d7 " + factor(c.local) + " = " + fmt(c.contribution)),
@@ -242,7 +258,7 @@
     panel.append(el("div", { className: "about" },
       el("p", { className: "stepline" }, "Step " + (s + 1) + " of " + count),
       el("h2", { id: "node-formula" }, formula(i)),
-      el("p", { className: "data" }, y + " = " + fmt(T.nodes[i].data)),
+      el("p", { className: "data" }, "forward pass: " + y + " = " + fmt(T.nodes[i].data)),
       upstreamBlock(s)));
 
     const send = el("section", { className: "send" });
@@ -257,7 +273,8 @@
       const table = el("table", { id: "contributions" },
         el("thead", {}, el("tr", {},
           el("th", {}, "operand x"), el("th", {}, "local " + d(y, "x")),
-          el("th", {}, d(rootName, y) + " \u00d7 local"), el("th", {}, "total " + d(rootName, "x")))));
+          el("th", {}, d(rootName, y) + " \u00d7 local"),
+          el("th", {}, "total " + d(rootName, "x")))));
       const body = el("tbody", {});
       for (const c of step.contributions) body.append(contributionRow(s, c));
       table.append(body);
@@ -268,6 +285,14 @@
     }
     panel.append(send);
   }
+
+  // Pointing at a name in the panel outlines its node in the graph.
+  function peek(event, on) {
+    const ref = event.target.closest("[data-ref]");
+    if (ref) groups.get(ref.dataset.ref)?.classList.toggle("peek", on);
+  }
+  panel.addEventListener("mouseover", (e) => peek(e, true));
+  panel.addEventListener("mouseout", (e) => peek(e, false));
 
   // ---- controls -------------------------------------------------------------------------
   const slider = document.getElementById("slider");

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .trace import BackwardTrace, trace_backward
+from .viz import draw_dot, node_names
+from .viz.style import fmt
 
 if TYPE_CHECKING:
     from .value import Value
@@ -36,17 +38,6 @@ def node_labels(trace: BackwardTrace) -> dict[Value, str]:
     if not trace.root.label:
         names[trace.root] = "L"
     return names
-
-
-def fmt(x: float) -> str:
-    """Return x short and readable, to 4 significant digits: 2.0, -0.5, 0.1235, 1.2e-07."""
-    text = f"{x:.4g}"
-    digits = text.lstrip("-")
-    # A trailing ".0" keeps 1.0 looking like the float it is (0.99999 too), but never adds a
-    # fifth digit that was not computed (1234.5 stays "1234").
-    if digits.isdigit() and (len(digits) < 4 or x == int(x)):
-        return text + ".0"
-    return text
 
 
 def _wrap(name: str) -> str:
@@ -86,8 +77,6 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
     chain-rule arithmetic, and shows each node's grad as it stands after that step. The .grad
     values are set only while drawing and restored afterwards.
     """
-    from .viz import draw_dot
-
     trace = _checked_trace(root, gradient, "render_backward")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -110,8 +99,6 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
 
 def explorer_html(root: Value, gradient: float = 1.0, title: str = "") -> str:
     """Return the step-through page for root's backward pass as one self-contained HTML string."""
-    from .viz import draw_dot, node_names
-
     trace = _checked_trace(root, gradient, "explore")
     with _grads_shown(trace.order) as show:
         show(trace.totals())  # the picture shows final grads; the page rewrites them per step

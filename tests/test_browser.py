@@ -181,9 +181,8 @@ def test_screenshot_for_the_readme(page_of, tmp_path):
     trace = trace_backward(loss)
     names = node_labels(trace)
     page = page_of(loss)
-    # The step where the first product sends to x1 and w1: a learner's favourite moment.
-    s = next(i for i, step in enumerate(trace.steps)
-             if [names[c.child] for c in step.contributions] == ["x1", "w1"])
+    # The step where o, used three times, sums what it received and passes it on to tanh.
+    s = next(i for i, step in enumerate(trace.steps) if names[step.node] == "o")
     move_slider(page, s)
     assert_shows(page, trace, s)
     shot = tmp_path / "explorer.png"

@@ -77,7 +77,7 @@ def test_frame_labels_carry_the_chain_rule_numbers(tmp_path):
     ids = {v: f"v{i}" for i, v in enumerate(topological_order(loss))}
     paths = render_backward(loss, tmp_path)
     steps = [s.node for s in trace_backward(loss).steps]
-    first = edge_text(paths[0], f"e_{ids[y]}_{ids[loss]}_1")
+    first = edge_text(paths[0], f"e_{ids[y]}_{ids[loss]}_0")  # y * y: one label for both
     assert "dL/dy += dL/dL * dL/dy = 1.0 * (-5.0) = -5.0" in first
     assert "dL/dy now -10.0" in first
     at_y = edge_text(paths[steps.index(y)], f"e_{ids[n]}_{ids[y]}_0")
