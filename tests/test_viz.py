@@ -178,7 +178,9 @@ def test_show_grad_false_leaves_grads_out():
 
 
 def test_rankdir_is_passed_on_and_checked():
-    assert "rankdir=TB" in draw_dot(neuron(), rankdir="TB").source
+    top_down = draw_dot(neuron(), rankdir="TB").source
+    assert "rankdir=TB" in top_down and "ordering=in" in top_down  # operands left to right
+    assert "ordering" not in draw_dot(neuron()).source
     with pytest.raises(ValueError, match="rankdir must be one of LR, TB"):
         draw_dot(neuron(), rankdir="up")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from html import escape
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..graph import topological_order
@@ -68,7 +70,9 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
     dot = graphviz.Digraph(
         name="autograd", format=format,
         graph_attr={"rankdir": rankdir, "fontname": style.FONT, "bgcolor": "white",
-                    "nodesep": "0.2", "ranksep": "0.3", "pad": "0.15"},
+                    "nodesep": "0.2", "ranksep": "0.3", "pad": "0.15",
+                    # Top-down, Graphviz would mirror the operands (b, w.1, w.0); LR keeps them.
+                    **({"ordering": "in"} if rankdir in ("TB", "BT") else {})},
         node_attr={"fontname": style.FONT, "fontsize": "11", "color": style.INK,
                    "fontcolor": style.INK},
         edge_attr={"fontname": style.FONT, "fontsize": "9", "color": style.EDGE,
@@ -77,12 +81,10 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
     ends = {node: f"box_{boxed[node]}" if node in boxed else names[node] for node in order}
     lit = {node for node in highlight if isinstance(node, Value)}
     grads = [abs(n.grad) for n in order if n not in boxed and math.isfinite(n.grad)]
-    largest = max(grads, default=0.0) if color_by_grad and show_grad else None
+    largest = max(grads, default=0.0) if color_by_grad else None
 
     boxes = _Boxes(dot, graphviz)
-    counts: dict[str, int] = {}
-    for path in boxed.values():
-        counts[path] = counts.get(path, 0) + 1
+    counts = Counter(boxed.values())  # popped as each box is drawn, at its first member
     for node in _operand_order(root):
         box = boxed.get(node)
         if box is not None:
@@ -228,7 +230,7 @@ def _checked_edge_labels(
 class _Boxes:
     """The cluster subgraphs, made on first use, nested by path, attached to dot at the end."""
 
-    def __init__(self, dot: graphviz.Digraph, graphviz_module: object) -> None:
+    def __init__(self, dot: graphviz.Digraph, graphviz_module: ModuleType) -> None:
         self.dot = dot
         self.made: dict[str, graphviz.Digraph] = {}
         self._graphviz = graphviz_module
@@ -251,7 +253,7 @@ class _Boxes:
     def _make(self, path: str) -> graphviz.Digraph:
         depth = len(_clusters.levels(path)) - 1
         title = _title(path)
-        return self._graphviz.Digraph(  # type: ignore[attr-defined,no-any-return]
+        return self._graphviz.Digraph(
             name=f"cluster_{path}",
             graph_attr={"label": title, "style": "rounded,filled", "color": "#b0bec5",
                         "fillcolor": style.FILL_CLUSTERS[min(depth, 2)], "fontsize": "10",
@@ -279,11 +281,12 @@ def _too_many(count: int, max_nodes: int, collapsed: bool) -> ValueError:
         "single boxes with collapse=True or collapse=('layers.0', ...).")
 
 
-def _import_graphviz() -> object:
+def _import_graphviz() -> ModuleType:
     try:
         import graphviz
     except ModuleNotFoundError as error:
         raise ModuleNotFoundError(
             "autograd.viz needs the graphviz Python package: pip install -e '.[viz]' "
             "(or pip install graphviz)", name="graphviz") from error
-    return graphviz
+    module: ModuleType = graphviz
+    return module
