@@ -1,0 +1,152 @@
+"""Neuron, Layer, MLP: forward values, one node per weighted sum, labels, init and errors."""
+
+import math
+
+import pytest
+
+import autograd as ag
+from autograd import Value, no_grad
+from nn import ACTIVATIONS, MLP, Layer, Neuron, init_bound
+
+REFERENCE = {
+    "relu": lambda z: max(z, 0.0),
+    "tanh": math.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
+    "linear": lambda z: z,
+}
+
+
+def _by_hand(neuron, x):
+    z = math.fsum(w.data * xi for w, xi in zip(neuron.w, x)) + neuron.b.data
+    return REFERENCE[neuron.activation](z)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_neuron_computes_activation_of_weighted_sum(activation):
+    neuron = Neuron(3, activation, seed=2)
+    neuron.b.data = 0.3
+    x = [0.5, -1.5, 2.0]
+    assert neuron(x).data == pytest.approx(_by_hand(neuron, x), abs=1e-15)
+
+
+def test_weighted_sum_is_one_dot_node_over_weights_and_bias():
+    neuron = Neuron(4, "tanh", seed=0)
+    out = neuron([1.0, 2.0, 3.0, 4.0])
+    (z,) = out.children
+    assert out.op == "tanh" and z.op == "dot"
+    assert z.children == (*neuron.w, neuron.b)
+
+
+def test_linear_neuron_returns_the_weighted_sum_itself():
+    z = Neuron(2, "linear", seed=0)([1.0, 1.0])
+    assert z.op == "dot" and z.label == "z"
+
+
+def test_node_labels_carry_the_neuron_path():
+    model = MLP(2, [16, 16, 1], seed=0)
+    (out,) = model([0.5, -1.0])
+    assert out.label == "layers.2.neurons.0.z"
+    # The dot's children: 16 weights and the bias, then the 16 hidden outputs it reads.
+    hidden = out.children[17 + 2]
+    assert hidden.label == "layers.1.neurons.2.out" and hidden.op == "relu"
+    assert hidden.children[0].label == "layers.1.neurons.2.z"
+
+
+def test_mlp_forward_matches_layer_by_layer_by_hand():
+    model = MLP(3, [4, 2], activation="tanh", output_activation="sigmoid", seed=3)
+    x = [0.2, -0.4, 0.9]
+    hidden = [_by_hand(n, x) for n in model.layers[0].neurons]
+    expected = [_by_hand(n, hidden) for n in model.layers[1].neurons]
+    assert [v.data for v in model(x)] == pytest.approx(expected, abs=1e-15)
+
+
+def test_graph_has_two_nodes_per_hidden_neuron_and_one_per_linear_output():
+    model = MLP(2, [16, 16, 1], seed=0)
+    (out,) = model([0.5, -1.0])
+    ops = [n.op for n in ag.topological_order(out) if n.op]
+    assert ops.count("dot") == 33 and ops.count("relu") == 32 and len(ops) == 65
+
+
+def test_layer_and_mlp_always_return_lists_of_values():
+    single = MLP(2, [1], seed=0)([1.0, 2.0])
+    layer_out = Layer(2, 1, seed=0)([1.0, 2.0])
+    for out in (single, layer_out):
+        assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
+
+
+def test_inputs_may_be_values_and_get_gradients():
+    x = [Value(0.5), Value(-0.25)]
+    (out,) = MLP(2, [3, 1], activation="tanh", seed=0)(x)
+    out.backward()
+    assert ag.grad(out, x) == [x[0].grad, x[1].grad]
+    assert any(v.grad != 0.0 for v in x)
+
+
+def test_forward_under_no_grad_records_nothing():
+    with no_grad():
+        (out,) = MLP(2, [3, 1], seed=0)([1.0, 2.0])
+    assert out.children == ()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: MLP(2, [3, 1], seed=0), "MLP expected 2 inputs, got 3"),
+    (lambda: Layer(2, 3, seed=0), "Layer expected 2 inputs, got 3"),
+    (lambda: Neuron(2, seed=0), "Neuron expected 2 inputs, got 3"),
+])
+def test_wrong_input_length_names_expected_and_got(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("bad", [1.0, Value(1.0), "ab"])
+def test_non_sequence_input_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="MLP expects a sequence of 2 inputs"):
+        MLP(2, [1], seed=0)(bad)
+
+
+def test_non_number_input_is_a_type_error():
+    with pytest.raises(TypeError):
+        MLP(2, [1], seed=0)([1.0, "x"])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: MLP(0, [1]), "nin must be a positive integer"),
+    (lambda: MLP(2, []), "non-empty list"),
+    (lambda: MLP(2, [3, 0]), "each layer size"),
+    (lambda: MLP(2, [2.5]), "each layer size"),
+    (lambda: MLP(2, [1], activation="softmax"), "unknown activation 'softmax'"),
+    (lambda: Layer(2, 3, "gelu"), "unknown activation"),
+    (lambda: Neuron(True), "nin must be a positive integer"),
+])
+def test_bad_construction_arguments_raise_value_error(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_seed_and_rng_are_exclusive_and_seed_must_be_an_int():
+    import random
+
+    with pytest.raises(ValueError, match="seed or rng"):
+        Layer(2, 2, seed=0, rng=random.Random(0))
+    with pytest.raises(TypeError, match="seed must be an int"):
+        MLP(2, [1], seed=1.5)
+
+
+@pytest.mark.parametrize("activation, bound", [
+    ("relu", math.sqrt(6 / 16)), ("tanh", math.sqrt(3 / 16)),
+    ("sigmoid", math.sqrt(3 / 16)), ("linear", math.sqrt(3 / 16)),
+])
+def test_init_is_uniform_within_the_fan_in_bound_and_biases_start_at_zero(activation, bound):
+    assert init_bound(activation, 16) == bound
+    layer = Layer(16, 64, activation, seed=0)
+    weights = [w.data for n in layer.neurons for w in n.w]
+    assert max(abs(w) for w in weights) <= bound
+    # 1024 uniform draws fill the interval: the extremes come close to the bound.
+    assert max(weights) > 0.95 * bound and min(weights) < -0.95 * bound
+    assert all(n.b.data == 0.0 for n in layer.neurons)
+
+
+def test_repr_shows_the_constructor_arguments():
+    assert repr(MLP(2, [16, 1], seed=0)) == (
+        "MLP(2, [16, 1], activation='relu', output_activation='linear')")
+    assert repr(Layer(3, 2, "tanh")) == "Layer(3, 2, activation='tanh')"
