@@ -114,33 +114,41 @@
     return total;
   }
 
+  // Only what changes is touched: on a 400-node graph, rewriting every class and text each
+  // step costs the browser a full restyle.
+  let marked = [];
+  const shownGrads = T.ids.map(() => "");
+
   function paintGraph(s) {
     const i = steps[s].node;
-    for (const g of groups.values()) g.classList.remove("current", "target", "done", "peek");
-    for (const g of edges.values()) g.classList.remove("active");
-    T.ids.forEach((id, j) => {
-      if (stepOf[j] < s) {
-        groups.get(id)?.classList.add("done");
-        groups.get(id + "op")?.classList.add("done");
-      }
-      const text = gradTexts[j];
-      if (text) {
-        // grey: nothing received yet; amber: more to come; green: final.
-        const got = received[j].filter((r) => r.step <= s).length;
-        const state = j === T.root || got === received[j].length ? "final"
-          : got === 0 ? "pending" : "partial";
-        text.textContent = "grad " + fmt(runningTotal(j, s));
-        text.classList.remove("grad-pending", "grad-partial", "grad-final");
-        text.classList.add("grad-" + state);
-      }
-    });
     const id = T.ids[i];
-    groups.get(id)?.classList.add("current");
-    groups.get(id + "op")?.classList.add("current");
-    for (const c of steps[s].contributions) {
-      groups.get(T.ids[c.child])?.classList.add("target");
-      edges.get("e_" + T.ids[c.child] + "_" + id + "_" + c.position)?.classList.add("active");
+    for (const [g, name] of marked) g.classList.remove(name);
+    marked = [];
+    function mark(g, name) {
+      if (g) {
+        g.classList.add(name);
+        marked.push([g, name]);
+      }
     }
+    mark(groups.get(id), "current");
+    mark(groups.get(id + "op"), "current");
+    for (const c of steps[s].contributions) {
+      mark(groups.get(T.ids[c.child]), "target");
+      mark(edges.get("e_" + T.ids[c.child] + "_" + id + "_" + c.position), "active");
+    }
+    T.ids.forEach((_, j) => {
+      const text = gradTexts[j];
+      if (!text) return;
+      // grey: nothing received yet; amber: more to come; green: final.
+      const got = received[j].filter((r) => r.step <= s).length;
+      const state = j === T.root || got === received[j].length ? "final"
+        : got === 0 ? "pending" : "partial";
+      const shown = "grad " + fmt(runningTotal(j, s)) + " " + state;
+      if (shown === shownGrads[j]) return;
+      shownGrads[j] = shown;
+      text.textContent = "grad " + fmt(runningTotal(j, s));
+      text.setAttribute("class", "grad-" + state);
+    });
     const focus = [groups.get(id), groups.get(id + "op")]
       .concat(steps[s].contributions.map((c) => groups.get(T.ids[c.child])));
     showInPane(focus.filter(Boolean));
@@ -287,9 +295,12 @@
   }
 
   // Pointing at a name in the panel outlines its node in the graph.
+  let peeked = null;
   function peek(event, on) {
     const ref = event.target.closest("[data-ref]");
-    if (ref) groups.get(ref.dataset.ref)?.classList.toggle("peek", on);
+    peeked?.classList.remove("peek");
+    peeked = on && ref ? groups.get(ref.dataset.ref) || null : null;
+    peeked?.classList.add("peek");
   }
   panel.addEventListener("mouseover", (e) => peek(e, true));
   panel.addEventListener("mouseout", (e) => peek(e, false));

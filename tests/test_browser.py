@@ -176,6 +176,33 @@ def test_reused_node_shows_its_total_as_the_sum_of_its_contributions(page_of):
     assert shown(page)["upstreamText"] == f"dL/do = {' + '.join(parts)} = {fmt(total)}"
 
 
+def highlight_fill(page):
+    """The fill the browser paints on the current node's record (CSS over Graphviz's colour)."""
+    return page.evaluate("""() => {
+      const id = document.getElementById('panel').dataset.node;
+      const title = [...document.querySelectorAll('#graph g.node > title')]
+        .find(t => t.textContent === id);
+      return getComputedStyle(title.parentNode.querySelector('path')).fill;
+    }""")
+
+
+def test_small_mlp_loss_steps_and_highlights_nodes_inside_clusters(page_of):
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [4, 4, 1], seed=0)
+    loss = nn.mse_loss([model([0.5, -1.0])], [[1.0]])
+    trace = trace_backward(loss)
+    page = page_of(loss)
+    amber = "rgb(255, 224, 130)"
+    assert highlight_fill(page) == amber
+    # A parameter drawn inside its neuron's box, wrapped by Graphviz in a tooltip link.
+    s = next(i for i, step in enumerate(trace.steps) if step.node.label == "layers.0.neurons.0.b")
+    move_slider(page, s)
+    assert_shows(page, trace, s)
+    assert highlight_fill(page) == amber
+    page.keyboard.press("End")
+    assert_shows(page, trace, len(trace.steps) - 1)
+
+
 def test_screenshot_for_the_readme(page_of, tmp_path):
     loss = neuron()
     trace = trace_backward(loss)

@@ -1,6 +1,8 @@
 """render_backward frames and the explore() page: numbers, structure, self-containment, limits."""
 
+import doctest
 import html
+import importlib
 import json
 import re
 import shutil
@@ -173,3 +175,8 @@ def test_show_embeds_the_same_page_in_an_iframe():
     shown = show(loss)
     srcdoc = re.search(r'<iframe srcdoc="([^"]*)"', shown._repr_html_()).group(1)
     assert html.unescape(srcdoc) == explorer_html(loss) == shown.html
+
+
+def test_docstring_examples_pass():
+    result = doctest.testmod(importlib.import_module("autograd.explorer"))
+    assert result.attempted > 0 and result.failed == 0

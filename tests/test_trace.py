@@ -1,5 +1,7 @@
 """trace_backward: the recorded sweep agrees with backward() and leaves every .grad alone."""
 
+import doctest
+import importlib
 import json
 
 import pytest
@@ -133,3 +135,8 @@ def test_leaf_root_is_one_step_with_nothing_sent():
 def test_gradient_must_be_a_real_number():
     with pytest.raises(TypeError, match="trace_backward: gradient"):
         trace_backward(Value(1.0), "1")  # type: ignore[arg-type]
+
+
+def test_docstring_examples_pass():
+    result = doctest.testmod(importlib.import_module("autograd.trace"))
+    assert result.attempted > 0 and result.failed == 0
