@@ -16,6 +16,8 @@ settings.register_profile("dev", max_examples=50, deadline=None)
 # In CI the same examples every run, so a red build is reproducible from its log.
 settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True,
                           print_blob=True)
+# HYPOTHESIS_PROFILE=thorough for a long local hunt before touching the engine's math.
+settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE",
                                      "ci" if os.environ.get("CI") == "true" else "dev"))
 
