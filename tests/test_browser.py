@@ -13,7 +13,6 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytest.importorskip("graphviz")
-pytest.importorskip("autograd.viz", reason="autograd.viz is not written yet")
 
 from autograd import Value  # noqa: E402
 from autograd.explorer import explore, fmt, node_labels  # noqa: E402

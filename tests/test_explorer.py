@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 pytest.importorskip("graphviz")
-pytest.importorskip("autograd.viz", reason="autograd.viz is not written yet")
 if shutil.which("dot") is None:
     pytest.fail("Graphviz 'dot' not found: install graphviz (apt-get install graphviz)")
 
@@ -27,6 +26,7 @@ from autograd.explorer import (  # noqa: E402
     show,
 )
 from autograd.trace import trace_backward  # noqa: E402
+from autograd.viz import style  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 # The SVG namespace names: identifiers in the markup, never fetched.
@@ -89,6 +89,20 @@ def test_frame_labels_carry_the_chain_rule_numbers(tmp_path):
     to_w = edge_text(at_n, f"e_{ids[w]}_{ids[n]}_1")
     assert "dL/dx += dL/dn * dn/dx = -10.0 * (-3.0) = 30.0" in to_x
     assert "dL/dw += dL/dn * dn/dw = -10.0 * 2.0 = -20.0" in to_w
+
+
+def test_each_frame_highlights_the_node_it_processes(tmp_path):
+    loss, _ = square_of_affine()
+    ids = {v: f"v{i}" for i, v in enumerate(topological_order(loss))}
+    paths = render_backward(loss, tmp_path)
+    for path, step in zip(paths, trace_backward(loss).steps):
+        lit = set()
+        for g in ET.parse(path).getroot().iter(f"{SVG}g"):
+            title = g.find(f"{SVG}title")
+            fills = {e.get("fill") for e in g.iter() if e.get("fill")}
+            if g.get("class") == "node" and style.FILL_HIGHLIGHT in fills:
+                lit.add(title.text)
+        assert lit == {ids[step.node]}
 
 
 def test_drawing_restores_every_grad(tmp_path):
