@@ -157,10 +157,10 @@ class MLP(Module):
     def __call__(self, x: Input) -> list[Value]:
         """Return the outputs (always a list, one Value per output) for one input vector."""
         _check_input(x, self.nin, "MLP")
-        out: Input = x
-        for layer in self.layers:
+        out = self.layers[0]._forward(x)
+        for layer in self.layers[1:]:
             out = layer._forward(out)
-        return out  # type: ignore[return-value]  # the last layer always returns list[Value]
+        return out
 
     def submodules(self) -> list[tuple[str, Module]]:
         return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]

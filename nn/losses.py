@@ -40,7 +40,7 @@ def mse_loss(preds: Outputs, targets: Sequence[float | Sequence[float]]) -> Valu
         else:
             flat_preds.append(p)
             flat_targets.append(_number(t, "mse_loss", "target"))
-    return ag.mean([(p - t) ** 2 for p, t in zip(flat_preds, flat_targets)])  # type: ignore[operator]
+    return ag.mean([(p - t) ** 2 for p, t in zip(flat_preds, flat_targets)])
 
 
 def binary_cross_entropy(probs: Outputs, targets: Sequence[float], eps: float = 1e-7) -> Value:
@@ -100,7 +100,7 @@ def cross_entropy(logits_batch: Sequence[Sequence[Scalar]], target_indices: Sequ
     0.693147
     """
     _check_batch(logits_batch, target_indices, "cross_entropy")
-    terms = []
+    terms: list[Value] = []
     for i, (logits, t) in enumerate(zip(logits_batch, target_indices)):
         if isinstance(logits, (Value, numbers.Real)) or not isinstance(logits, Sequence):
             raise TypeError(f"cross_entropy: sample {i} must be a list of logits, "
