@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Sequence
 
 from autograd import Value, topological_order
@@ -34,16 +35,27 @@ def build_graph(params: dict[str, float], x: float = X, y: float = Y) -> tuple[V
                                                                               dict[str, Value]]:
     """Return the cost C and the named leaves, built from Values with labels for the picture."""
     leaves = {name: Value(value, label=name) for name, value in params.items()}
-    a: Value | float = x
+    a = Value(x, label="x")
     for layer in (1, 2, 3):
-        z = leaves[f"w{layer}"] * a + leaves[f"b{layer}"]
+        product = leaves[f"w{layer}"] * a
+        product.label = f"w{layer}*{a.label}"
+        z = product + leaves[f"b{layer}"]
         z.label = f"z{layer}"
         a = z.sigmoid()
         a.label = f"a{layer}"
-    assert isinstance(a, Value)
-    cost = (a - y) ** 2
+    error = a - Value(y, label="y")
+    error.label = "a3 - y"
+    cost = error**2
     cost.label = "C"
     return cost, leaves
+
+
+def layer_of(node: Value) -> str | None:
+    """The box a node is drawn in: 'layer k' for w_k, b_k, w_k*a, z_k, a_k; 'cost' for C's part."""
+    if node.label in ("y", "a3 - y", "C"):
+        return "cost"
+    match = re.match(r"[wbza](\d)", node.label)
+    return f"layer {match.group(1)}" if match else None
 
 
 def autograd_gradients(params: dict[str, float], x: float = X, y: float = Y) -> dict[str, float]:
@@ -157,9 +169,10 @@ def main(argv: Sequence[str] | None = None) -> Report:
     from autograd.viz import render
 
     out = prepare_out(args.out)
-    print("The graph, with the local derivative on each edge:")
+    print("The graph, top to bottom, with the local derivative on each edge:")
     for suffix in (".svg", ".png"):
-        wrote(report, render(cost, out / f"chain{suffix}", show_local_grads=True))
+        wrote(report, render(cost, out / f"chain{suffix}", show_local_grads=True,
+                                   clusters=layer_of, rankdir="TB"))
     if not agree:
         raise SystemExit("chain: hand and autograd gradients differ by more than 1e-12")
     return report

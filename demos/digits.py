@@ -7,6 +7,7 @@ and test accuracy per epoch and the total time; draws the confusion matrix and t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from autograd import no_grad
 from demos._common import (
@@ -23,7 +24,7 @@ from nn import MLP, Adam, batches, cross_entropy
 
 NAME = "digits"
 HIDDEN = 32
-EPOCHS = 10
+EPOCHS = 5
 BATCH_SIZE = 32
 LR = 1e-2
 TEST_FRACTION = 0.2
@@ -32,19 +33,33 @@ SPLIT_SEED = 0  # the split stays fixed whatever --seed says, so test accuracies
 Images = list[list[float]]
 
 
-def load_data() -> tuple[Images, list[int], Images, list[int]]:
-    """The fixed split: (train images, train labels, test images, test labels).
-
-    Each image is 64 floats in [0, 1] (pixel / 16), rows of the 8x8 picture one after another.
-    """
+def _split() -> tuple[Any, Any, Any, Any]:
+    """The fixed, stratified split of the raw pixels (0 to 16): x_train, x_test, y_train, y_test."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    x_train, x_test, y_train, y_test = train_test_split(
-        digits.data / 16.0, digits.target, test_size=TEST_FRACTION, random_state=SPLIT_SEED,
-        stratify=digits.target)
-    return x_train.tolist(), y_train.tolist(), x_test.tolist(), y_test.tolist()
+    return train_test_split(digits.data, digits.target, test_size=TEST_FRACTION,
+                            random_state=SPLIT_SEED, stratify=digits.target)
+
+
+def load_data() -> tuple[Images, list[int], Images, list[int]]:
+    """The fixed split: (train images, train labels, test images, test labels).
+
+    Each image is 64 floats, the rows of the 8x8 picture one after another, standardized per
+    pixel with the training set's mean and standard deviation (test accuracy gains about
+    a point over plain pixel / 16).
+    """
+    x_train, x_test, y_train, y_test = _split()
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    std[std == 0.0] = 1.0  # pixels that are blank in every training image stay 0
+    return (((x_train - mean) / std).tolist(), y_train.tolist(),
+            ((x_test - mean) / std).tolist(), y_test.tolist())
+
+
+def test_pictures() -> Images:
+    """The test images as pictures: pixel / 16 in [0, 1], in the order of load_data's."""
+    return (_split()[1] / 16.0).tolist()
 
 
 def make_model(seed: int = 0) -> MLP:
@@ -116,20 +131,31 @@ def plot_confusion(counts: list[list[int]], path: str) -> None:
 
 
 def plot_examples(images: Images, labels: list[int], predictions: list[int], path: str,
-                  rows: int = 4, columns: int = 8) -> None:
-    """The first test digits with their predictions; mistakes in red with the true label."""
+                  columns: int = 8) -> None:
+    """Three rows of test digits in order, then a row of mistakes, each titled by its prediction.
+
+    Mistakes are in red with the true label: 'pred 1, is 8'.
+    """
+    shown = list(range(3 * columns))
+    mistakes = [k for k, (p, t) in enumerate(zip(predictions, labels)) if p != t]
+    shown += [k for k in mistakes if k not in shown][:columns]
     plt = pyplot()
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.25))
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k >= len(images):
+    rows = 4
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.3))
+    for cell, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if cell >= len(shown):
+            ax.set_visible(False)
             continue
+        k = shown[cell]
         ax.imshow([images[k][r * 8:(r + 1) * 8] for r in range(8)], cmap="gray_r",
                   vmin=0.0, vmax=1.0)
         right = predictions[k] == labels[k]
-        ax.set_title(f"{predictions[k]}" if right else f"{predictions[k]} (not {labels[k]})",
+        ax.set_title(f"{predictions[k]}" if right else f"{predictions[k]}, is {labels[k]}",
                      color="black" if right else "red", fontsize=9)
-    fig.suptitle("test digits and the model's predictions", fontsize=11)
+    fig.suptitle(f"test digits with the predicted digit above; bottom row: mistakes"
+                 f" ({len(mistakes)} of {len(labels)})", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -142,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
     x_train, y_train, x_test, y_test = load_data()
     epochs = EPOCHS
     if args.smoke:
-        x_train, y_train, x_test, y_test = x_train[:200], y_train[:200], x_test[:64], y_test[:64]
+        x_train, y_train, x_test, y_test = x_train[:96], y_train[:96], x_test[:48], y_test[:48]
         epochs = 1
     banner("digits: an MLP reads 8x8 handwritten digits", [
         f"{len(x_train)} training and {len(x_test)} test images from sklearn.datasets.load_digits.",
@@ -174,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
     matrix, examples = out / "digits_confusion.png", out / "digits_examples.png"
     plot_confusion(confusion(y_test, predictions), str(matrix))
     wrote(report, matrix)
-    plot_examples(x_test, y_test, predictions, str(examples))
+    plot_examples(test_pictures(), y_test, predictions, str(examples))
     wrote(report, examples)
     return report
 

@@ -21,7 +21,7 @@ from demos._common import (
     pyplot,
     wrote,
 )
-from nn import MLP, SGD, hinge_loss
+from nn import MLP, SGD, accuracy, hinge_loss, linear_decay
 
 NAME = "moons"
 POINTS, NOISE, STEPS = 100, 0.1, 100
@@ -59,32 +59,27 @@ def loss_and_accuracy(model: MLP, xs: list[list[float]],
     scores = [model(x)[0] for x in xs]
     params = model.parameters()
     loss = hinge_loss(scores, ys) + ALPHA * ag.dot(params, params)
-    right = sum((s.data > 0.0) == (y > 0.0) for s, y in zip(scores, ys))
-    return loss, right / len(ys)
-
-
-def learning_rate(step: int, steps: int) -> float:
-    """Linear decay from LR_START at step 0 towards LR_END at the last step."""
-    return LR_START - (LR_START - LR_END) * step / steps
+    return loss, accuracy(scores, ys, threshold=0.0)
 
 
 def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int) -> History:
     """Full-batch SGD with a decaying learning rate; one forward, backward and update per step."""
     optimizer = SGD(model.parameters(), lr=LR_START)
+    schedule = linear_decay(LR_START, LR_END, steps)
     history = History()
     bar = progress(range(steps), desc="moons", unit="step")
     for step in bar:
         clock = Stopwatch()
-        loss, accuracy = loss_and_accuracy(model, xs, ys)
+        loss, right = loss_and_accuracy(model, xs, ys)
         optimizer.zero_grad()
         loss.backward()
-        optimizer.lr = learning_rate(step, steps)
+        optimizer.lr = schedule(step)
         optimizer.step()
         history.seconds.append(clock.seconds())
         history.loss.append(loss.data)
-        history.accuracy.append(accuracy)
+        history.accuracy.append(right)
         history.lr.append(optimizer.lr)
-        bar.set_postfix(loss=f"{loss.data:.4f}", acc=f"{accuracy:.0%}")
+        bar.set_postfix(loss=f"{loss.data:.4f}", acc=f"{right:.0%}")
     return history
 
 
@@ -99,9 +94,11 @@ def plot_boundary(model: MLP, xs: list[list[float]], ys: list[float], path: str,
         rows = progress(gy, desc="decision boundary", unit="row")
         scores = [[model([a, b])[0].data for a in gx] for b in rows]
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.8))
-    limit = max(abs(s) for row in scores for s in row)
-    ax.contourf(gx, gy, scores, levels=30, cmap="RdBu", vmin=-limit, vmax=limit, alpha=0.8)
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    # Shade scores in [-2, 2] only: past the hinge's margin of 1 the size of a score says little.
+    levels = [k / 5 for k in range(-10, 11)]
+    shade = ax.contourf(gx, gy, scores, levels=levels, cmap="RdBu", extend="both", alpha=0.8)
+    fig.colorbar(shade, ax=ax, label="score", ticks=[-2, -1, 0, 1, 2])
     ax.contour(gx, gy, scores, levels=[0.0], colors="k", linewidths=1.5)
     for label, colour in ((-1.0, "tab:red"), (1.0, "tab:blue")):
         pts = [x for x, y in zip(xs, ys) if y == label]

@@ -18,13 +18,21 @@ NAME = "neuron"
 def build_neuron(seed: int = 0) -> tuple[Value, dict[str, Value]]:
     """Return the output o of a 2-input tanh neuron and its labelled leaves, drawn from seed."""
     rng = random.Random(seed)
-    leaves = {name: Value(round(rng.uniform(-2.0, 2.0), 1), label=name)
-              for name in ("x1", "x2", "w1", "w2", "b")}
+    names = ("x1", "x2", "w1", "w2", "b")
+    while True:
+        # One decimal and |v| >= 0.3: no confusing 0.0 in the picture. Redraw until |n| < 1,
+        # where tanh is not flat and the gradients are large enough to see.
+        v = {name: round(rng.choice((-1, 1)) * rng.uniform(0.3, 2.0), 1) for name in names}
+        if abs(v["x1"] * v["w1"] + v["x2"] * v["w2"] + v["b"]) < 1.0:
+            break
+    leaves = {name: Value(v[name], label=name) for name in names}
     x1w1 = leaves["x1"] * leaves["w1"]
     x1w1.label = "x1*w1"
     x2w2 = leaves["x2"] * leaves["w2"]
     x2w2.label = "x2*w2"
-    n = x1w1 + x2w2 + leaves["b"]
+    products = x1w1 + x2w2
+    products.label = "x1*w1 + x2*w2"
+    n = products + leaves["b"]
     n.label = "n"
     o = n.tanh()
     o.label = "o"

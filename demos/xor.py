@@ -159,17 +159,19 @@ def plot(losses: list[float], model: MLP, path: str) -> None:
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     left.semilogy(range(1, len(losses) + 1), losses, color="tab:blue")
-    left.set(title="loss J = mean of 1/2 (yhat - y)^2", xlabel="step", ylabel="J (log scale)")
+    left.set(title=r"loss $J$ = mean of $\frac{1}{2}(\hat{y} - y)^2$", xlabel="step",
+             ylabel="J (log scale)")
     left.grid(True, which="both", alpha=0.3)
     n = 41
     grid = [i / (n - 1) * 1.6 - 0.3 for i in range(n)]
     with no_grad():
         surface = [[model([gx, gy])[0].data for gx in grid] for gy in grid]
     image = right.contourf(grid, grid, surface, levels=20, cmap="RdBu_r", vmin=0.0, vmax=1.0)
-    fig.colorbar(image, ax=right, label="yhat")
+    fig.colorbar(image, ax=right, label=r"$\hat{y}$")
     for (x1, x2), y in zip(INPUTS, TARGETS):
         right.scatter(x1, x2, s=120, c="tab:red" if y else "tab:blue", edgecolors="k")
-    right.set(title="yhat over the inputs", xlabel="x1", ylabel="x2", aspect="equal")
+    right.set(title=r"learned $\hat{y}(x_1, x_2)$; dots: targets", xlabel="$x_1$",
+              ylabel="$x_2$", aspect="equal")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
