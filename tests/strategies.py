@@ -229,12 +229,6 @@ NARY_CASES = [
 CASES = UNARY_CASES + MIXED_CASES + BINARY_CASES + NARY_CASES
 
 
-def vectors(lo: float = -1000.0, hi: float = 1000.0, max_size: int = 6
-            ) -> st.SearchStrategy[list[float]]:
-    """Non-empty lists of finite floats, wide enough to need the max-shift in softmax."""
-    return st.lists(st.floats(lo, hi), min_size=1, max_size=max_size)
-
-
 # ---- random expression DAGs ----------------------------------------------------------------
 
 
