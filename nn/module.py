@@ -133,8 +133,9 @@ def _checked_values(state: object, names: list[str], module: Module) -> list[flo
     if not isinstance(state, Mapping):
         raise TypeError(f"load_state_dict: state must be a mapping of name to number, "
                         f"got {type(state).__name__}")
+    known = set(names)
     missing = [name for name in names if name not in state]
-    unexpected = [key for key in state if key not in set(names)]
+    unexpected = [key for key in state if key not in known]
     if missing or unexpected:
         raise ValueError(f"load_state_dict: state does not fit {module!r}: "
                          f"missing {_some(missing)}, unexpected {_some(unexpected)}")
@@ -144,9 +145,14 @@ def _checked_values(state: object, names: list[str], module: Module) -> list[flo
         if not isinstance(value, numbers.Real) or isinstance(value, bool):
             raise TypeError(f"load_state_dict: {name!r} must be a real number, "
                             f"got {type(value).__name__}: {value!r:.40}")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range, as a JSON file may hold
+            raise ValueError(f"load_state_dict: {name!r} must be finite, got an integer "
+                             "too large for a float") from None
+        if not math.isfinite(number):
             raise ValueError(f"load_state_dict: {name!r} must be finite, got {value!r}")
-        values.append(float(value))
+        values.append(number)
     return values
 
 
@@ -169,6 +175,10 @@ def _write_atomically(path: Path, text: str) -> None:
     # Same directory as the target, so os.replace is a rename within one file system.
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); a saved model keeps the mode of the file it
+        # replaces, or gets the usual 0644, like any file a program writes.
+        mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
+        os.chmod(temp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
@@ -189,7 +199,9 @@ def _read_document(path: Path) -> dict[str, object]:
     raw = path.read_bytes()
     try:
         document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; json recurses once per nesting
+    # level, so a file of deeply nested brackets ends in RecursionError instead.
+    except (ValueError, RecursionError) as exc:
         raise ValueError(f"load: {path} is not a valid model file "
                          f"(corrupt or truncated JSON: {exc})") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:

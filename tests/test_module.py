@@ -138,11 +138,12 @@ def _bad_states(good):
         "string": ({**good, "layers.0.neurons.0.b": "1.0"}, TypeError, "real number"),
         "bool": ({**good, "layers.0.neurons.0.b": True}, TypeError, "real number"),
         "not a mapping": (list(good.items()), TypeError, "mapping"),
+        "huge int": ({**good, "layers.0.neurons.0.b": 10**400}, ValueError, "too large"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing", "unexpected", "nan", "string", "bool",
-                                  "not a mapping"])
+                                  "not a mapping", "huge int"])
 def test_bad_state_dict_raises_and_changes_nothing(case):
     model = _touched(MLP(2, [3, 1], seed=0))
     state = {name: 9.0 for name in model.state_dict()}
@@ -181,6 +182,15 @@ def test_save_replaces_an_existing_file_and_leaves_no_temp_file(tmp_path):
     MLP(2, [3, 1], seed=0).save(path)
     assert json.loads(path.read_text())["format"] == "chainrule.state"
     assert os.listdir(tmp_path) == ["model.json"]
+
+
+def test_saved_file_is_readable_like_any_other_and_keeps_a_replaced_files_mode(tmp_path):
+    path = tmp_path / "model.json"
+    MLP(2, [3, 1], seed=0).save(path)
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o640)
+    MLP(2, [3, 1], seed=1).save(path)
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_failed_save_keeps_the_old_file_and_removes_the_temp_file(tmp_path, monkeypatch):
@@ -234,6 +244,10 @@ BAD_FILES = {
                           "missing 1"),
     "string parameter": (dict(edit=lambda d: d["parameters"].update(
         {"layers.1.neurons.0.b": "x"})), "real number"),
+    "huge integer": (dict(edit=lambda d: d["parameters"].update(
+        {"layers.1.neurons.0.b": 10**400})), "too large for a float"),
+    "deeply nested": (dict(text=lambda s: "[" * 100_000 + "]" * 100_000),
+                      "corrupt or truncated"),
 }
 
 
