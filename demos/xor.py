@@ -154,7 +154,7 @@ def predictions(model: MLP) -> list[float]:
         return [model(x)[0].data for x in INPUTS]
 
 
-def plot(losses: list[float], model: MLP, path: str) -> None:
+def plot(losses: list[float], model: MLP, path: str, resolution: int = 41) -> None:
     """Loss curve (log scale) beside the function the network learned over the unit square."""
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -162,8 +162,7 @@ def plot(losses: list[float], model: MLP, path: str) -> None:
     left.set(title=r"loss $J$ = mean of $\frac{1}{2}(\hat{y} - y)^2$", xlabel="step",
              ylabel="J (log scale)")
     left.grid(True, which="both", alpha=0.3)
-    n = 41
-    grid = [i / (n - 1) * 1.6 - 0.3 for i in range(n)]
+    grid = [i / (resolution - 1) * 1.6 - 0.3 for i in range(resolution)]
     with no_grad():
         surface = [[model([gx, gy])[0].data for gx in grid] for gy in grid]
     image = right.contourf(grid, grid, surface, levels=20, cmap="RdBu_r", vmin=0.0, vmax=1.0)
@@ -201,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
                           accuracy=correct / 4, seconds=seconds)
     out = prepare_out(args.out)
     path = out / "xor_loss.png"
-    plot(losses, model, str(path))
+    plot(losses, model, str(path), resolution=11 if args.smoke else 41)
     wrote(report, path)
     return report
 

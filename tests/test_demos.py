@@ -54,6 +54,34 @@ def test_unknown_demo_name_exits_naming_the_choices(capsys):
         main(["nope"])
 
 
+def test_main_passes_the_options_to_the_named_demo(tmp_path, capsys):
+    from demos.__main__ import main
+
+    main(["chain", "--smoke", "--out", str(tmp_path / "c")])
+    assert "chain" in capsys.readouterr().out
+    assert (tmp_path / "c" / "chain.svg").exists()
+
+
+def test_default_output_folder_is_out_slash_name_created_in_cwd(tmp_path, monkeypatch, capsys):
+    from demos import chain
+
+    monkeypatch.chdir(tmp_path)
+    report = chain.main(["--smoke"])
+    assert (tmp_path / "out" / "chain" / "chain.svg").is_file()
+    assert str(Path("out") / "chain" / "chain.svg") in capsys.readouterr().out
+    assert all(not p.is_absolute() for p in report.files)
+
+
+def test_same_seed_same_run(tmp_path, capsys):
+    from demos import xor
+
+    first = xor.main(["--smoke", "--out", str(tmp_path / "a")]).metrics
+    second = xor.main(["--smoke", "--out", str(tmp_path / "b")]).metrics
+    assert first["final_loss"] == second["final_loss"]
+    assert xor.main(["--smoke", "--seed", "3", "--out", str(tmp_path / "c")]).metrics[
+        "final_loss"] != first["final_loss"]
+
+
 def test_every_listed_demo_has_main_taking_argv():
     import importlib
     import inspect
@@ -247,11 +275,3 @@ def test_digits_smoke_writes_confusion_and_examples(tmp_path, capsys):
     assert names(report.files) == {"digits_confusion.png", "digits_examples.png"}
     for path in report.files:
         assert min(png_size(path)) > 100
-
-
-def test_main_passes_the_options_to_the_named_demo(tmp_path, capsys):
-    from demos.__main__ import main
-
-    main(["chain", "--smoke", "--out", str(tmp_path / "c")])
-    assert "chain" in capsys.readouterr().out
-    assert (tmp_path / "c" / "chain.svg").exists()
