@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 import autograd as ag
 from autograd import Value
@@ -182,6 +183,9 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _activation(name: str) -> Callable[[Value], Value] | None:
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be a name, one of {sorted(ACTIVATIONS)}, "
+                        f"got {type(name).__name__}")
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
@@ -193,7 +197,10 @@ def _check_count(n: object, owner: str, what: str) -> None:
 
 
 def _check_input(x: object, nin: int, owner: str) -> None:
-    if isinstance(x, (Value, numbers.Real, str)) or not hasattr(x, "__len__"):
+    # A dict or a set has a length too, but no order: iterating it would feed the network its
+    # keys, or its items in an arbitrary order.
+    if isinstance(x, (Value, numbers.Real, str, bytes, Mapping, AbstractSet)) \
+            or not hasattr(x, "__len__"):
         raise TypeError(f"{owner} expects a sequence of {nin} inputs, got {type(x).__name__}")
     if len(x) != nin:
         raise ValueError(f"{owner} expected {nin} inputs, got {len(x)}")

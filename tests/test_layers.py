@@ -98,7 +98,8 @@ def test_wrong_input_length_names_expected_and_got(make, message):
         make()([1.0, 2.0, 3.0])
 
 
-@pytest.mark.parametrize("bad", [1.0, Value(1.0), "ab"])
+@pytest.mark.parametrize("bad", [1.0, Value(1.0), "ab", b"ab", {0: 1.0, 1: 2.0}, {1.0, 2.0}],
+                         ids=["float", "Value", "str", "bytes", "dict", "set"])
 def test_non_sequence_input_is_a_type_error(bad):
     with pytest.raises(TypeError, match="MLP expects a sequence of 2 inputs"):
         MLP(2, [1], seed=0)(bad)
@@ -121,6 +122,11 @@ def test_non_number_input_is_a_type_error():
 def test_bad_construction_arguments_raise_value_error(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_an_activation_that_is_not_a_name_is_a_type_error():
+    with pytest.raises(TypeError, match="activation must be a name"):
+        Neuron(2, activation=["relu"])
 
 
 def test_seed_and_rng_are_exclusive_and_seed_must_be_an_int():
