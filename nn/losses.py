@@ -31,15 +31,15 @@ def mse_loss(preds: Outputs, targets: Sequence[float | Sequence[float]]) -> Valu
     flat_preds: list[Scalar] = []
     flat_targets: list[float] = []
     for i, (p, t) in enumerate(zip(preds, targets)):
-        if isinstance(p, Sequence):
+        if isinstance(p, Sequence) and not isinstance(p, (str, bytes)):
             if not isinstance(t, Sequence) or len(t) != len(p):
                 raise ValueError(f"mse_loss: sample {i} has {len(p)} predictions; its target "
                                  f"must be a list of {len(p)}, got {t!r:.60}")
-            flat_preds.extend(p)
-            flat_targets.extend(_number(v, "mse_loss", "target") for v in t)
+            flat_preds.extend(_prediction(v, "mse_loss", f"prediction {i}") for v in p)
+            flat_targets.extend(_number(v, "mse_loss", f"target {i}") for v in t)
         else:
-            flat_preds.append(p)
-            flat_targets.append(_number(t, "mse_loss", "target"))
+            flat_preds.append(_prediction(p, "mse_loss", f"prediction {i}"))
+            flat_targets.append(_number(t, "mse_loss", f"target {i}"))
     return ag.mean([(p - t) ** 2 for p, t in zip(flat_preds, flat_targets)])
 
 
@@ -102,7 +102,8 @@ def cross_entropy(logits_batch: Sequence[Sequence[Scalar]], target_indices: Sequ
     _check_batch(logits_batch, target_indices, "cross_entropy")
     terms: list[Value] = []
     for i, (logits, t) in enumerate(zip(logits_batch, target_indices)):
-        if isinstance(logits, (Value, numbers.Real)) or not isinstance(logits, Sequence):
+        if isinstance(logits, (Value, numbers.Real, str, bytes)) \
+                or not isinstance(logits, Sequence):
             raise TypeError(f"cross_entropy: sample {i} must be a list of logits, "
                             f"got {type(logits).__name__}")
         if not isinstance(t, numbers.Integral) or isinstance(t, bool):
@@ -154,10 +155,14 @@ def _scalars(outputs: Outputs, targets: Sequence[object], loss: str) -> list[Val
                 raise ValueError(f"{loss}: sample {i} has {len(out)} outputs; "
                                  f"expected one per sample")
             out = out[0]
-        if not isinstance(out, Value):
-            out = Value(_number(out, loss, f"prediction {i}"))
-        flat.append(out)
+        prediction = _prediction(out, loss, f"prediction {i}")
+        flat.append(prediction if isinstance(prediction, Value) else Value(prediction))
     return flat
+
+
+def _prediction(x: object, loss: str, what: str) -> Scalar:
+    """x itself if it is a Value, else x as a float (a constant), else TypeError."""
+    return x if isinstance(x, Value) else _number(x, loss, what)
 
 
 def _number(x: object, loss: str, what: str) -> float:
