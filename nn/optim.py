@@ -1,8 +1,8 @@
 """Optimizers: SGD (momentum, weight decay) and Adam, updating parameters' data in place.
 
 Both follow torch.optim.SGD / torch.optim.Adam step for step (same formulas, same
-order of operations), so on the same gradients they agree to rounding. ``lr`` is a
-plain attribute: set it between steps to follow a schedule such as ``linear_decay``.
+order of operations), so on the same gradients they agree to rounding. ``lr`` may be set
+between steps (checked like the constructor's) to follow a schedule such as ``linear_decay``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,31 @@ class Optimizer:
     """Holds the parameters and the learning rate; subclasses define step()."""
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
+        owner = type(self).__name__
+        if not isinstance(params, Iterable) or isinstance(params, Value):
+            raise TypeError(f"{owner}: params must be a list of Values such as "
+                            f"model.parameters(), got {type(params).__name__}")
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{owner}: got an empty parameter list")
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
-                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Value, "
-                                f"got {type(p).__name__}")
-        self.lr = _checked(lr, "lr", self, lambda v: v > 0.0, "> 0")
+                raise TypeError(f"{owner}: parameter {i} must be a Value, got {type(p).__name__}")
+        # A parameter listed twice would be stepped twice per step().
+        if len(set(self.params)) != len(self.params):
+            first = next(i for i, p in enumerate(self.params) if self.params.index(p) != i)
+            raise ValueError(f"{owner}: parameter {first} appears twice in params "
+                             f"({self.params[first]!r}); list each parameter once")
+        self.lr = lr
+
+    @property
+    def lr(self) -> float:
+        """The learning rate, read at each step(); set it between steps to follow a schedule."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _checked(value, "lr", self, lambda v: v > 0.0, "> 0")
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0.0."""

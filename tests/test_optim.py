@@ -101,13 +101,22 @@ def test_zero_grad_clears_the_grads_and_step_leaves_grads_alone(make):
     assert [p.grad for p in params] == [0.0, 0.0]
 
 
-def test_lr_is_a_plain_attribute_read_at_each_step():
+def test_lr_can_change_between_steps_and_is_read_at_each_step():
     p = Value(1.0)
     optimizer = SGD([p], lr=0.1)
     p.grad = 1.0
     optimizer.lr = 0.5
     optimizer.step()
     assert p.data == 0.5
+
+
+@pytest.mark.parametrize("lr, error", [(0.0, ValueError), (-0.1, ValueError),
+                                       (math.inf, ValueError), ("0.1", TypeError)])
+def test_setting_a_bad_lr_raises_and_keeps_the_old_one(lr, error):
+    optimizer = Adam([Value(1.0)], lr=0.01)
+    with pytest.raises(error, match="Adam: lr must be"):
+        optimizer.lr = lr
+    assert optimizer.lr == 0.01
 
 
 def test_linear_decay_goes_from_start_to_end_and_stays():
@@ -133,6 +142,9 @@ def test_linear_decay_goes_from_start_to_end_and_stays():
     (lambda p: Adam(p, weight_decay=-0.1), ValueError, "weight_decay must be >= 0"),
     (lambda p: SGD([], lr=0.1), ValueError, "empty parameter list"),
     (lambda p: SGD([1.0], lr=0.1), TypeError, "parameter 0 must be a Value"),
+    (lambda p: SGD(MLP(2, [1], seed=0), lr=0.1), TypeError, r"model.parameters\(\), got MLP"),
+    (lambda p: SGD(p[0], lr=0.1), TypeError, "params must be a list of Values"),
+    (lambda p: Adam([p[0], Value(2.0), p[0]]), ValueError, "parameter 2 appears twice"),
 ])
 def test_bad_arguments_raise_clear_errors(make, error, message):
     with pytest.raises(error, match=message):
