@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from typing import TypeGuard
 
 from autograd import Value
 
@@ -36,6 +37,11 @@ def accuracy(outputs: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[flo
     scores = [_scores(out, i) for i, out in enumerate(outputs)]
     if all(len(s) == 1 for s in scores):
         return _binary_accuracy([s[0] for s in scores], targets, threshold)
+    # A one-score sample among multiclass ones would always count as right: argmax of one is 0.
+    sizes = sorted({len(s) for s in scores})
+    if len(sizes) > 1:
+        raise ValueError(f"accuracy: every sample needs the same number of scores, "
+                         f"got samples with {', '.join(map(str, sizes))}")
     right = 0
     for i, (s, t) in enumerate(zip(scores, targets)):
         if not isinstance(t, numbers.Integral) or isinstance(t, bool) or not 0 <= t < len(s):
@@ -59,9 +65,14 @@ def _binary_accuracy(scores: list[float], targets: Sequence[float],
 
 def _scores(output: object, i: int) -> list[float]:
     """A sample's output as a list of floats (one for binary, several for multiclass)."""
-    if isinstance(output, (Value, numbers.Real)):
+    if _is_score(output):
         return [float(output)]
-    if isinstance(output, Sequence) and not isinstance(output, str) and output:
+    if isinstance(output, Sequence) and not isinstance(output, (str, bytes)) and output \
+            and all(map(_is_score, output)):
         return [float(v) for v in output]
     raise TypeError(f"accuracy: output {i} must be a score or a non-empty list of scores, "
                     f"got {type(output).__name__}: {output!r:.40}")
+
+
+def _is_score(x: object) -> TypeGuard[Value | numbers.Real]:
+    return isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool))

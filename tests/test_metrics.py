@@ -50,6 +50,9 @@ def test_result_is_a_float_in_unit_interval():
     ([[0.1, 0.2]], [0.5], ValueError, "class index"),
     (["a"], [1], TypeError, "output 0"),
     ([[]], [0], TypeError, "output 0"),
+    ([[0.1, "a"]], [0], TypeError, "output 0"),
+    ([None], [1], TypeError, "output 0"),
+    ([[0.1, 0.9], [0.3]], [1, 0], ValueError, "same number of scores, got samples with 1, 2"),
 ])
 def test_bad_arguments_raise_clear_errors(outputs, targets, error, message):
     with pytest.raises(error, match=message):
