@@ -226,6 +226,36 @@ def test_edge_labels_must_name_real_edges():
     o = neuron()
     with pytest.raises(ValueError, match="edge_labels key"):
         draw_dot(o, edge_labels={(o, o): "no such edge"})
+    with pytest.raises(ValueError, match="edge_labels key"):
+        draw_dot(o, edge_labels={(o,): "not a pair"})
+    with pytest.raises(TypeError, match="edge_labels values must be str"):
+        draw_dot(o, edge_labels={(o.children[0], o): 1.5})
+
+
+def test_highlight_takes_one_value_too():
+    o = neuron()
+    one, many = draw_dot(o, highlight=o).source, draw_dot(o, highlight=[o]).source
+    assert one == many and FILL_HIGHLIGHT in one
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(highlight=[1.0]), TypeError, "highlight takes a Value or Values, got a float"),
+    (dict(max_nodes=0), ValueError, "max_nodes must be a positive integer, got 0"),
+    (dict(max_nodes="500"), ValueError, "max_nodes must be a positive integer"),
+    (dict(clusters="yes"), TypeError, "clusters must be True, False or a function"),
+], ids=["highlight", "max_nodes 0", "max_nodes str", "clusters"])
+def test_bad_options_raise_clear_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        draw_dot(neuron(), **kwargs)
+
+
+@pytest.mark.parametrize("root", [3.0, None, [Value(1.0)]], ids=["float", "None", "list"])
+def test_a_root_that_is_not_a_value_is_a_type_error(root, tmp_path):
+    with pytest.raises(TypeError, match="draw_dot: root must be a Value"):
+        draw_dot(root)
+    with pytest.raises(TypeError, match="root must be a Value"):
+        render(root, tmp_path / "picture.dot")
+    assert list(tmp_path.iterdir()) == []
 
 
 @needs_dot

@@ -33,20 +33,21 @@ def node_names(root: Value) -> dict[Value, str]:
 
 
 def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: bool = True,
-             show_local_grads: bool = False, highlight: Iterable[Value] = (),
+             show_local_grads: bool = False, highlight: Value | Iterable[Value] = (),
              edge_labels: Mapping[tuple[Value, Value], str] | None = None,
              color_by_grad: bool = False, clusters: bool | ClusterRule = True,
              collapse: bool | Iterable[str] = (), max_nodes: int = MAX_NODES) -> graphviz.Digraph:
     """Return root's graph as a graphviz.Digraph: Values as records (label, data, grad), ops as
     small nodes, edges child -> op -> result. A notebook shows the Digraph inline.
 
-    show_local_grads labels each edge child -> op with d op / d child (the engine's memoized
-    local derivative); edge_labels[(child, parent)] replaces that label (on the first such edge).
-    highlight: Values drawn in amber. color_by_grad fills records by |grad|, with a legend.
-    Nodes whose labels are dotted module paths (nn's) are grouped in nested boxes; clusters=False
-    turns that off, a callable Value -> path or None replaces the rule. collapse=True, or
-    collapse=("layers.0", ...), draws clusters as one box each. More than max_nodes Values to
-    draw is a ValueError, raised before Graphviz is involved.
+    - show_local_grads: label each edge child -> op with d op / d child, the engine's memoized
+      local derivative; edge_labels[(child, parent)] replaces that label (on the first such edge).
+    - highlight: a Value or Values, drawn in amber.
+    - color_by_grad: fill records by |grad|, and add a legend.
+    - clusters: nodes whose labels are dotted module paths (nn's) are grouped in nested boxes;
+      False turns that off, a callable Value -> path or None replaces the rule.
+    - collapse=True, or collapse=("layers.0", ...): draw clusters as one box each.
+    - max_nodes: more Values than this to draw is a ValueError, raised before Graphviz runs.
 
     >>> from autograd import Value
     >>> x = Value(3.0, label="x")
@@ -54,8 +55,16 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
     >>> source.count("->"), source.count("label=3.0")  # x twice into *, d(x*x)/dx = 3 on each
     (3, 2)
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw_dot: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    if not isinstance(max_nodes, int) or isinstance(max_nodes, bool) or max_nodes < 1:
+        raise ValueError(f"draw_dot: max_nodes must be a positive integer, got {max_nodes!r}")
+    if not (isinstance(clusters, bool) or callable(clusters)):
+        raise TypeError("draw_dot: clusters must be True, False or a function Value -> path "
+                        f"or None, got {type(clusters).__name__}")
+    lit = _checked_highlight(highlight)
     order = topological_order(root)
     if len(order) > max_nodes and not collapse:
         raise _too_many(len(order), max_nodes, collapsed=False)
@@ -79,7 +88,6 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
                    "arrowsize": "0.6", "fontcolor": style.LOCAL_GRAD})
     names = {node: f"v{i}" for i, node in enumerate(order)}
     ends = {node: f"box_{boxed[node]}" if node in boxed else names[node] for node in order}
-    lit = {node for node in highlight if isinstance(node, Value)}
     grads = [abs(n.grad) for n in order if n not in boxed and math.isfinite(n.grad)]
     largest = max(grads, default=0.0) if color_by_grad else None
 
@@ -215,15 +223,27 @@ def _edge_text(node: Value, child: Value, k: int, local: float,
     return style.fmt(local) if show_local_grads else None
 
 
+def _checked_highlight(highlight: Value | Iterable[Value]) -> set[Value]:
+    nodes = {highlight} if isinstance(highlight, Value) else set(highlight)
+    strays = [node for node in nodes if not isinstance(node, Value)]
+    if strays:
+        raise TypeError(f"draw_dot: highlight takes a Value or Values, got a "
+                        f"{type(strays[0]).__name__}: {strays[0]!r:.40}")
+    return nodes
+
+
 def _checked_edge_labels(
         edge_labels: Mapping[tuple[Value, Value], str] | None) -> Mapping[tuple[Value, Value], str]:
     if not edge_labels:
         return {}
     for key in edge_labels:
-        child, parent = key
-        if not isinstance(parent, Value) or not any(c is child for c in parent.children):
+        parent = key[1] if isinstance(key, tuple) and len(key) == 2 else None
+        if not isinstance(parent, Value) or not any(c is key[0] for c in parent.children):
             raise ValueError(f"draw_dot: edge_labels key {key!r} is no edge: it must be a pair "
                              "(child, parent) with child among parent.children")
+        if not isinstance(edge_labels[key], str):
+            raise TypeError(f"draw_dot: edge_labels values must be str, got "
+                            f"{type(edge_labels[key]).__name__} for {key!r}")
     return edge_labels
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .draw import draw_dot
+
+if TYPE_CHECKING:
+    from ..value import Value
 
 #: File suffix -> Graphviz output format. .dot is the DOT source itself: no binary needed.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
@@ -22,7 +25,7 @@ class GraphvizNotFoundError(RuntimeError):
     """The Graphviz `dot` program, which turns DOT text into SVG, PNG or PDF, is not installed."""
 
 
-def render(root: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+def render(root: Value, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     """Write the picture of root's graph to path and return path; the suffix picks the format.
 
     .svg, .png and .pdf need Graphviz's `dot` program (GraphvizNotFoundError says how to install
