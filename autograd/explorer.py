@@ -14,15 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .graph import topological_order
 from .trace import BackwardTrace, trace_backward
+from .value import Value
 from .viz import draw_dot, node_names
 from .viz.style import fmt
-
-if TYPE_CHECKING:
-    from .value import Value
 
 #: The most Values explore() and render_backward() accept, as many as draw_dot draws by
 #: default. MLP(2, [16, 16, 1])'s loss on one sample (406 Values) lays out in under a second,
@@ -139,7 +136,7 @@ def explore(root: Value, path: str | Path, gradient: float = 1.0) -> Path:
 
     Open it from disk in any browser: Prev / Next / Play, a slider, and the arrow keys step
     through the sweep; a panel shows the chain-rule arithmetic of each step. Graphs with more
-    than MAX_NODES Values raise ValueError.
+    than MAX_NODES Values raise ValueError. Missing parent directories are made.
 
     >>> import pathlib, tempfile
     >>> from autograd import Value
@@ -149,15 +146,16 @@ def explore(root: Value, path: str | Path, gradient: float = 1.0) -> Path:
     >>> text.count("<svg"), "https://" in text
     (1, False)
     """
-    target = Path(path)
-    target.write_text(explorer_html(root, gradient), encoding="utf-8")
-    return target
+    return _write_page(explorer_html(root, gradient), path)
 
 
 class Explorer:
     """The explorer page for Jupyter: a notebook displays it inline through _repr_html_."""
 
     def __init__(self, page: str, height: int = 640) -> None:
+        if not isinstance(height, int) or isinstance(height, bool) or height < 1:
+            raise ValueError(f"Explorer: height must be a positive number of pixels, "
+                             f"got {height!r}")
         self.html = page
         self.height = height
 
@@ -169,9 +167,7 @@ class Explorer:
 
     def save(self, path: str | Path) -> Path:
         """Write the page to path and return the path."""
-        target = Path(path)
-        target.write_text(self.html, encoding="utf-8")
-        return target
+        return _write_page(self.html, path)
 
 
 def show(root: Value, gradient: float = 1.0, height: int = 640) -> Explorer:
@@ -179,7 +175,16 @@ def show(root: Value, gradient: float = 1.0, height: int = 640) -> Explorer:
     return Explorer(explorer_html(root, gradient), height)
 
 
+def _write_page(page: str, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
 def _checked_trace(root: Value, gradient: float, what: str) -> BackwardTrace:
+    if not isinstance(root, Value):
+        raise TypeError(f"{what}: root must be a Value, got {type(root).__name__}")
     # Count first: recording a huge graph only to refuse it would waste time and memory.
     count = len(topological_order(root))
     if count > MAX_NODES:

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .graph import topological_order
-
-if TYPE_CHECKING:
-    from .value import Value
+from .value import Value
 
 JSONScalar = str | int | float | bool | None
 
@@ -92,6 +89,8 @@ def trace_backward(root: Value, gradient: float = 1.0) -> BackwardTrace:
     >>> x.grad
     0.0
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"trace_backward: root must be a Value, got {type(root).__name__}")
     if not isinstance(gradient, numbers.Real) or isinstance(gradient, bool):
         raise TypeError(
             f"trace_backward: gradient must be a real number, got {type(gradient).__name__}")

@@ -191,6 +191,29 @@ def test_show_embeds_the_same_page_in_an_iframe():
     assert html.unescape(srcdoc) == explorer_html(loss) == shown.html
 
 
+@pytest.mark.parametrize("root", [3.0, None], ids=["float", "None"])
+def test_a_root_that_is_not_a_value_is_a_type_error_and_writes_nothing(root, tmp_path):
+    with pytest.raises(TypeError, match="explore: root must be a Value, got"):
+        explore(root, tmp_path / "page.html")
+    with pytest.raises(TypeError, match="render_backward: root must be a Value"):
+        render_backward(root, tmp_path / "frames")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_explore_and_save_make_missing_directories(tmp_path):
+    loss, _ = square_of_affine()
+    page = explore(loss, tmp_path / "new" / "page.html")
+    saved = show(loss).save(tmp_path / "other" / "page.html")
+    assert page.read_text(encoding="utf-8") == saved.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("height", [0, "640", 12.5], ids=["zero", "str", "float"])
+def test_show_height_must_be_a_positive_int(height):
+    loss, _ = square_of_affine()
+    with pytest.raises(ValueError, match="height must be a positive number of pixels"):
+        show(loss, height=height)
+
+
 def test_docstring_examples_pass():
     result = doctest.testmod(importlib.import_module("autograd.explorer"))
     assert result.attempted > 0 and result.failed == 0

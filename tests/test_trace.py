@@ -137,6 +137,12 @@ def test_gradient_must_be_a_real_number():
         trace_backward(Value(1.0), "1")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("root", [3.0, None], ids=["float", "None"])
+def test_root_must_be_a_value(root):
+    with pytest.raises(TypeError, match="trace_backward: root must be a Value"):
+        trace_backward(root)
+
+
 def test_docstring_examples_pass():
     result = doctest.testmod(importlib.import_module("autograd.trace"))
     assert result.attempted > 0 and result.failed == 0
