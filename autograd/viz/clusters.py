@@ -1,4 +1,5 @@
-"""Which module box (cluster) each node is drawn in, how boxes nest, and which are collapsed.
+"""Which module box (cluster) each node is drawn in, how boxes nest, which are collapsed, and
+the Graphviz subgraphs that draw them.
 
 A cluster path comes from a node's label: `layers.0.neurons.3.w.1` and `layers.0.neurons.3.z`
 both sit in `layers.0.neurons.3`, which sits inside `layers.0`. nn names its nodes this way.
@@ -7,9 +8,14 @@ both sit in `layers.0.neurons.3`, which sits inside `layers.0`. nn names its nod
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import TYPE_CHECKING
 
+from . import style
+
 if TYPE_CHECKING:
+    import graphviz
+
     from ..value import Value
 
 ClusterRule = Callable[["Value"], "str | None"]
@@ -112,3 +118,48 @@ def parent_of(path: str) -> str | None:
     """Return the cluster path enclosing path, or None for an outermost cluster."""
     outer = levels(path)[:-1]
     return outer[-1] if outer else None
+
+
+class Subgraphs:
+    """The cluster subgraphs, made on first use, nested by path, attached to dot at the end."""
+
+    def __init__(self, dot: graphviz.Digraph, graphviz_module: ModuleType) -> None:
+        self.dot = dot
+        self.made: dict[str, graphviz.Digraph] = {}
+        self._graphviz = graphviz_module
+
+    def get(self, path: str | None) -> graphviz.Digraph:
+        """Return the subgraph drawing cluster path (the main graph for None), making it."""
+        if path is None:
+            return self.dot
+        for level in levels(path):
+            if level not in self.made:
+                self.made[level] = self._make(level)
+        return self.made[path]
+
+    def add_box(self, path: str, name: str, count: int) -> None:
+        """Add the one box standing for collapsed cluster path, inside the cluster around it."""
+        self.get(parent_of(path)).node(
+            name, label=style.box_label(_title(path), count), shape="box3d", style="filled",
+            fillcolor=style.FILL_BOX, color=style.EDGE, margin="0.15,0.08")
+
+    def _make(self, path: str) -> graphviz.Digraph:
+        depth = len(levels(path)) - 1
+        title = _title(path)
+        return self._graphviz.Digraph(
+            name=f"cluster_{path}",
+            graph_attr={"label": title, "style": "rounded,filled", "color": "#b0bec5",
+                        "fillcolor": style.FILL_CLUSTERS[min(depth, 2)], "fontsize": "10",
+                        "fontcolor": "#546e7a", "labeljust": "l", "margin": "8"})
+
+    def attach(self) -> None:
+        """Add each cluster to its enclosing one, innermost first, since subgraph() copies."""
+        for path in sorted(self.made, key=lambda p: -len(levels(p))):
+            outer = parent_of(path)
+            (self.made[outer] if outer else self.dot).subgraph(self.made[path])
+
+
+def _title(path: str) -> str:
+    """Return what a cluster's box says: its path below the enclosing cluster (neurons.3)."""
+    outer = parent_of(path)
+    return path[len(outer) + 1:] if outer else path

@@ -91,18 +91,18 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
     grads = [abs(n.grad) for n in order if n not in boxed and math.isfinite(n.grad)]
     largest = max(grads, default=0.0) if color_by_grad else None
 
-    boxes = _Boxes(dot, graphviz)
+    subgraphs = _clusters.Subgraphs(dot, graphviz)
     counts = Counter(boxed.values())  # popped as each box is drawn, at its first member
     for node in _operand_order(root):
         box = boxed.get(node)
         if box is not None:
             if box in counts:
-                boxes.add_box(box, ends[node], counts.pop(box))
+                subgraphs.add_box(box, ends[node], counts.pop(box))
             continue
         path = assigned.get(node)
-        _add_value(boxes.get(path), node, names[node], path, node is root, node in lit,
+        _add_value(subgraphs.get(path), node, names[node], path, node is root, node in lit,
                    show_grad, largest)
-    boxes.attach()
+    subgraphs.attach()
 
     _add_edges(dot, order, names, ends, boxed, assigned, lit, labels, show_local_grads)
     if largest is not None:
@@ -245,51 +245,6 @@ def _checked_edge_labels(
             raise TypeError(f"draw_dot: edge_labels values must be str, got "
                             f"{type(edge_labels[key]).__name__} for {key!r}")
     return edge_labels
-
-
-class _Boxes:
-    """The cluster subgraphs, made on first use, nested by path, attached to dot at the end."""
-
-    def __init__(self, dot: graphviz.Digraph, graphviz_module: ModuleType) -> None:
-        self.dot = dot
-        self.made: dict[str, graphviz.Digraph] = {}
-        self._graphviz = graphviz_module
-
-    def get(self, path: str | None) -> graphviz.Digraph:
-        """Return the subgraph drawing cluster path (the main graph for None), making it."""
-        if path is None:
-            return self.dot
-        for level in _clusters.levels(path):
-            if level not in self.made:
-                self.made[level] = self._make(level)
-        return self.made[path]
-
-    def add_box(self, path: str, name: str, count: int) -> None:
-        """Add the one box standing for collapsed cluster path, inside the cluster around it."""
-        self.get(_clusters.parent_of(path)).node(
-            name, label=style.box_label(_title(path), count), shape="box3d", style="filled",
-            fillcolor=style.FILL_BOX, color=style.EDGE, margin="0.15,0.08")
-
-    def _make(self, path: str) -> graphviz.Digraph:
-        depth = len(_clusters.levels(path)) - 1
-        title = _title(path)
-        return self._graphviz.Digraph(
-            name=f"cluster_{path}",
-            graph_attr={"label": title, "style": "rounded,filled", "color": "#b0bec5",
-                        "fillcolor": style.FILL_CLUSTERS[min(depth, 2)], "fontsize": "10",
-                        "fontcolor": "#546e7a", "labeljust": "l", "margin": "8"})
-
-    def attach(self) -> None:
-        """Add each cluster to its enclosing one, innermost first, since subgraph() copies."""
-        for path in sorted(self.made, key=lambda p: -len(_clusters.levels(p))):
-            outer = _clusters.parent_of(path)
-            (self.made[outer] if outer else self.dot).subgraph(self.made[path])
-
-
-def _title(path: str) -> str:
-    """Return what a cluster's box says: its path below the enclosing cluster (neurons.3)."""
-    outer = _clusters.parent_of(path)
-    return path[len(outer) + 1:] if outer else path
 
 
 def _too_many(count: int, max_nodes: int, collapsed: bool) -> ValueError:
