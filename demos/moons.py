@@ -95,14 +95,16 @@ def plot_boundary(model: MLP, xs: list[list[float]], ys: list[float], path: str,
         scores = [[model([a, b])[0].data for a in gx] for b in rows]
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.6, 4.8))
-    # Shade scores in [-2, 2] only: past the hinge's margin of 1 the size of a score says little.
+    # Shade scores clipped to [-2, 2]: past the hinge's margin of 1 the size of a score says
+    # little. vmin/vmax past that range keep the colours light, so the points stand out.
+    clipped = [[max(-2.0, min(2.0, s)) for s in row] for row in scores]
     levels = [k / 5 for k in range(-10, 11)]
-    shade = ax.contourf(gx, gy, scores, levels=levels, cmap="RdBu", extend="both", alpha=0.8)
+    shade = ax.contourf(gx, gy, clipped, levels=levels, cmap="RdBu", vmin=-3.5, vmax=3.5)
     fig.colorbar(shade, ax=ax, label="score", ticks=[-2, -1, 0, 1, 2])
     ax.contour(gx, gy, scores, levels=[0.0], colors="k", linewidths=1.5)
-    for label, colour in ((-1.0, "tab:red"), (1.0, "tab:blue")):
+    for label, colour in ((-1.0, "#8b0000"), (1.0, "#08306b")):
         pts = [x for x, y in zip(xs, ys) if y == label]
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=colour, edgecolors="k",
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=colour, edgecolors="white",
                    s=30, label=f"class {label:+.0f}")
     ax.set(title="two moons: decision boundary (score = 0)", xlabel="x1", ylabel="x2")
     ax.legend(loc="lower left")
