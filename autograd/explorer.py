@@ -87,6 +87,12 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
     Each frame highlights the node being processed, labels its edges to its operands with the
     chain-rule arithmetic, and shows each node's grad as it stands after that step. The .grad
     values are set only while drawing and restored afterwards.
+
+    >>> import tempfile
+    >>> from autograd import Value
+    >>> x = Value(0.5, label="x")
+    >>> [path.name for path in render_backward((x * x).tanh(), tempfile.mkdtemp())]
+    ['step_000.svg', 'step_001.svg', 'step_002.svg']
     """
     trace = _checked_trace(root, gradient, "render_backward")
     out = Path(directory)
@@ -109,7 +115,11 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
 
 
 def explorer_html(root: Value, gradient: float = 1.0, title: str = "") -> str:
-    """Return the step-through page for root's backward pass as one self-contained HTML string."""
+    """Return the step-through page for root's backward pass as one self-contained HTML string.
+
+    explore() writes it to a file and show() wraps it for a notebook. Graphs with more than
+    MAX_NODES Values raise ValueError.
+    """
     trace = _checked_trace(root, gradient, "explore")
     with _grads_shown(trace.order) as show:
         show(trace.totals())  # the picture shows final grads; the page rewrites them per step
@@ -171,7 +181,13 @@ class Explorer:
 
 
 def show(root: Value, gradient: float = 1.0, height: int = 640) -> Explorer:
-    """Return the explorer of root's backward pass; `show(loss)` in a notebook displays it."""
+    """Return the explorer of root's backward pass; `show(loss)` in a notebook displays it.
+
+    >>> from autograd import Value
+    >>> x = Value(0.5, label="x")
+    >>> show(x * x)._repr_html_().startswith("<iframe srcdoc=")
+    True
+    """
     return Explorer(explorer_html(root, gradient), height)
 
 

@@ -1,5 +1,7 @@
 """batches: every index once per epoch, the last short batch kept, seeded shuffles, checks."""
 
+import doctest
+import importlib
 import random
 
 import pytest
@@ -53,3 +55,8 @@ def test_bad_arguments_raise_at_the_call_not_at_iteration(args, error, message):
 def test_seed_must_be_an_int():
     with pytest.raises(TypeError, match="seed must be an int"):
         batches(10, 2, seed="0")
+
+
+def test_docstring_examples_pass():
+    result = doctest.testmod(importlib.import_module("nn.data"))
+    assert result.attempted > 0 and result.failed == 0

@@ -1,5 +1,7 @@
 """Neuron, Layer, MLP: forward values, one node per weighted sum, labels, init and errors."""
 
+import doctest
+import importlib
 import math
 
 import pytest
@@ -156,3 +158,8 @@ def test_repr_shows_the_constructor_arguments():
     assert repr(MLP(2, [16, 1], seed=0)) == (
         "MLP(2, [16, 1], activation='relu', output_activation='linear')")
     assert repr(Layer(3, 2, "tanh")) == "Layer(3, 2, activation='tanh')"
+
+
+def test_docstring_examples_pass():
+    result = doctest.testmod(importlib.import_module("nn.layers"))
+    assert result.attempted > 0 and result.failed == 0

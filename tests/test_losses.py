@@ -1,5 +1,7 @@
 """Losses: values and gradients against PyTorch, stability, batch means, argument checks."""
 
+import doctest
+import importlib
 import math
 
 import pytest
@@ -217,3 +219,8 @@ def test_batch_mean_gradient_is_the_mean_of_per_sample_gradients(name):
 def test_bad_arguments_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_docstring_examples_pass():
+    result = doctest.testmod(importlib.import_module("nn.losses"))
+    assert result.attempted > 0 and result.failed == 0

@@ -1,5 +1,8 @@
 """accuracy: sign or threshold for binary outputs, argmax for multiclass, checked arguments."""
 
+import doctest
+import importlib
+
 import pytest
 
 from autograd import Value
@@ -57,3 +60,8 @@ def test_result_is_a_float_in_unit_interval():
 def test_bad_arguments_raise_clear_errors(outputs, targets, error, message):
     with pytest.raises(error, match=message):
         accuracy(outputs, targets)
+
+
+def test_docstring_examples_pass():
+    result = doctest.testmod(importlib.import_module("nn.metrics"))
+    assert result.attempted > 0 and result.failed == 0

@@ -1,5 +1,7 @@
 """Module: parameter order and names, state dicts, and save/load that fail without side effects."""
 
+import doctest
+import importlib
 import json
 import math
 import os
@@ -275,3 +277,9 @@ def test_loading_into_a_wrong_shape_raises_and_changes_nothing(tmp_path):
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         MLP(2, [3, 1], seed=0).load(tmp_path / "absent.json")
+
+
+@pytest.mark.parametrize("module", ["nn", "nn.module"])
+def test_docstring_examples_pass(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

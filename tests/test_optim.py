@@ -1,5 +1,7 @@
 """SGD and Adam: steps against PyTorch, argument checks, lr schedules, and training two moons."""
 
+import doctest
+import importlib
 import math
 import random
 
@@ -192,3 +194,8 @@ def test_mlp_learns_two_moons_to_97_percent():
         optimizer.step()
     with no_grad():
         assert accuracy([model(x) for x in xs], ys) >= 0.97
+
+
+def test_docstring_examples_pass():
+    result = doctest.testmod(importlib.import_module("nn.optim"))
+    assert result.attempted > 0 and result.failed == 0

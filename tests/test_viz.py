@@ -1,5 +1,7 @@
 """autograd.viz: the pictures show the graph's numbers, its chain rule and its module boxes."""
 
+import doctest
+import importlib
 import math
 import re
 import shutil
@@ -474,3 +476,10 @@ def test_engine_and_viz_import_without_graphviz_and_drawing_says_what_to_install
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout
     assert "pip install" in out and "graphviz" in out
+
+
+@pytest.mark.parametrize("module", ["autograd.viz.draw", "autograd.viz.clusters",
+                                    "autograd.viz.render"])
+def test_docstring_examples_pass(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
