@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -33,15 +34,42 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 def _sweep(order: list[Value], gradient: float) -> None:
     # Each node gathers this call's d root / d node in _upstream, apart from .grad, so
     # a second backward() adds the same amount again instead of re-propagating old grads.
-    for node in order:
-        node._upstream = 0.0
+    # _upstream is 0.0 outside a sweep (new nodes start so, and the sweep resets each one
+    # once it is read): no zeroing pass over the graph first.
     order[-1]._upstream = gradient
-    for node in reversed(order):
-        upstream = node._upstream
-        # In reverse topological order every user of node came first: upstream is final.
-        node.grad += upstream
-        for child, local in zip(node.children, node.local_grads):
-            child._upstream += local * upstream
+    # The sweep makes no reference cycles, so the cyclic collector has nothing to find here;
+    # left on, it walks the whole graph the sweep just touched (python -m benchmarks: chain).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for node in reversed(order):
+            upstream = node._upstream
+            # In reverse topological order every user of node came first: upstream is final.
+            node._upstream = 0.0
+            node.grad += upstream
+            # _edges is (child, local, child, local, ...). Binary and unary nodes, most of
+            # any graph, unpack directly; n-ary ones (sum, dot, ...) walk their pairs.
+            edges = node._edges
+            n = len(edges)
+            if n == 4:
+                a, local_a, b, local_b = edges
+                a._upstream += local_a * upstream
+                b._upstream += local_b * upstream
+            elif n == 2:
+                a, local_a = edges
+                a._upstream += local_a * upstream
+            elif n:
+                pairs = iter(edges)
+                for child, local in zip(pairs, pairs):
+                    child._upstream += local * upstream
+    except BaseException:
+        # Interrupted (KeyboardInterrupt, MemoryError): leave no half-gathered upstream behind.
+        for node in order:
+            node._upstream = 0.0
+        raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def grad(output: Value, inputs: Sequence[Value]) -> list[float]:

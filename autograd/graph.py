@@ -22,21 +22,22 @@ def topological_order(root: Value) -> list[Value]:
     # pushed twice, under a None marker the second time; when the marker comes back
     # off the stack, all of that node's children are done, so the node is too.
     stack: list[Value | None] = [root]
-    push, pop = stack.append, stack.pop
+    push, pop, visit, emit = stack.append, stack.pop, visited.add, order.append
     while stack:
         node = pop()
         if node is None:
-            order.append(pop())  # type: ignore[arg-type]
+            emit(pop())  # type: ignore[arg-type]
         elif node not in visited:
-            visited.add(node)
+            visit(node)
             push(node)
             push(None)
-            for child in node.children:
+            # _edges alternates child, local derivative: every other item is a child.
+            for child in node._edges[0::2]:
                 if child not in visited:
-                    push(child)
+                    push(child)  # type: ignore[arg-type]
     return order
 
 
 def leaves(root: Value) -> list[Value]:
     """Return the nodes of root's graph that no operation made (inputs and parameters)."""
-    return [node for node in topological_order(root) if not node.children]
+    return [node for node in topological_order(root) if not node._edges]

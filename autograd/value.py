@@ -10,6 +10,9 @@ from .mode import _mode
 
 Number = float | int
 
+UnaryRule = Callable[[float], tuple[float, tuple[float]]]
+BinaryRule = Callable[[float, float], tuple[float, tuple[float, float]]]
+
 
 class Value:
     """A scalar node of the computation graph.
@@ -26,124 +29,120 @@ class Value:
     """
 
     # __slots__: one training step builds tens of thousands of nodes.
-    __slots__ = ("data", "grad", "label", "op", "children", "local_grads", "_upstream",
-                 "__weakref__")
+    # _edges holds each operand next to its local derivative, (child, local, child, local...):
+    # one tuple per node instead of two. The cyclic garbage collector rescans every tuple that
+    # holds a Value again and again while a graph grows, so this one tuple less makes building
+    # a 300,000-node chain about 30% faster and each node 30 bytes smaller (python -m benchmarks).
+    # _upstream is this backward()'s d root / d node while the sweep runs, 0.0 at all other times.
+    __slots__ = ("data", "grad", "label", "op", "_edges", "_upstream", "__weakref__")
 
     def __init__(self, data: Value | float, label: str = "", op: str = "",
                  children: tuple[Value, ...] = (), local_grads: tuple[float, ...] = ()) -> None:
-        # Nodes made by ops always pass a float: one type test is all they pay.
+        # Nodes made by ops skip __init__ (see _node): only user-made Values pay this check.
         if type(data) is not float:
             data = _to_float(data, "Value")
+        if len(children) != len(local_grads):
+            raise ValueError(f"Value: {len(children)} children but {len(local_grads)} "
+                             "local derivatives; give one derivative per child")
         self.data: float = data
         self.grad: float = 0.0
         self.label: str = label
         self.op: str = op
-        self.children: tuple[Value, ...] = children
-        self.local_grads: tuple[float, ...] = local_grads
+        self._edges: tuple[Value | float, ...] = tuple(
+            item for pair in zip(children, local_grads) for item in pair)
+        self._upstream: float = 0.0
 
-    # ---- making nodes: the only place that turns a rule into a node ----------------------
+    @property
+    def children(self) -> tuple[Value, ...]:
+        """The operands that made this node, in operand order; () for a leaf."""
+        return self._edges[0::2]  # type: ignore[return-value]
 
-    def _unary(self, rule: Callable[[float], tuple[float, tuple[float]]], op: str) -> Value:
-        data, local_grads = rule(self.data)
-        if not _mode.enabled:
-            return Value(data)
-        return Value(data, "", op, (self,), local_grads)
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d self / d child for each child, in the order of children (memoized when made)."""
+        return self._edges[1::2]  # type: ignore[return-value]
 
-    def _binary(self, other: object,
-                rule: Callable[[float, float], tuple[float, tuple[float, float]]],
-                op: str) -> Value:
-        if not isinstance(other, Value):
-            if not isinstance(other, numbers.Real):
-                return NotImplemented
-            other = Value(other)
-        data, local_grads = rule(self.data, other.data)
-        if not _mode.enabled:
-            return Value(data)
-        return Value(data, "", op, (self, other), local_grads)
-
-    # ---- arithmetic ---------------------------------------------------------------------
+    # ---- arithmetic: each line binds an operator to its rule in ops ---------------------
 
     def __add__(self, other: Value | Number) -> Value:
-        return self._binary(other, ops.add, "+")
+        return _apply2(self, other, ops.add, "+")
 
     def __sub__(self, other: Value | Number) -> Value:
-        return self._binary(other, ops.sub, "-")
+        return _apply2(self, other, ops.sub, "-")
 
     def __mul__(self, other: Value | Number) -> Value:
-        return self._binary(other, ops.mul, "*")
+        return _apply2(self, other, ops.mul, "*")
 
     def __truediv__(self, other: Value | Number) -> Value:
-        return self._binary(other, ops.div, "/")
+        return _apply2(self, other, ops.div, "/")
 
     def __pow__(self, exponent: Value | Number) -> Value:
-        if isinstance(exponent, Value):
-            return self._binary(exponent, ops.pow, "**")
-        if not isinstance(exponent, numbers.Real):
-            return NotImplemented
+        if isinstance(exponent, Value) or not isinstance(exponent, numbers.Real):
+            return _apply2(self, exponent, ops.pow, "**")
         n = float(exponent)
         # A constant exponent is not a node; the op shows it, as a learner writes x**2.
-        return self._unary(lambda x: ops.power(x, n), f"**{n:g}")
+        return _apply1(self, lambda x: ops.power(x, n), f"**{n:g}")
 
     # Reflected operators: the number on the left becomes a leaf, operand order kept.
     def __radd__(self, other: Number) -> Value:
-        return _reflected(other, self, Value.__add__)
+        return _apply2(other, self, ops.add, "+")
 
     def __rsub__(self, other: Number) -> Value:
-        return _reflected(other, self, Value.__sub__)
+        return _apply2(other, self, ops.sub, "-")
 
     def __rmul__(self, other: Number) -> Value:
-        return _reflected(other, self, Value.__mul__)
+        return _apply2(other, self, ops.mul, "*")
 
     def __rtruediv__(self, other: Number) -> Value:
-        return _reflected(other, self, Value.__truediv__)
+        return _apply2(other, self, ops.div, "/")
 
     def __rpow__(self, other: Number) -> Value:
-        return _reflected(other, self, Value.__pow__)
+        return _apply2(other, self, ops.pow, "**")
 
     def __neg__(self) -> Value:
-        return self._unary(ops.neg, "neg")
+        return _apply1(self, ops.neg, "neg")
 
     def __abs__(self) -> Value:
-        return self._unary(ops.abs_, "abs")
+        return _apply1(self, ops.abs_, "abs")
 
     # ---- functions ----------------------------------------------------------------------
 
     def exp(self) -> Value:
         """e**self."""
-        return self._unary(ops.exp, "exp")
+        return _apply1(self, ops.exp, "exp")
 
     def log(self) -> Value:
         """Natural log; ValueError for operands <= 0."""
-        return self._unary(ops.log, "log")
+        return _apply1(self, ops.log, "log")
 
     def sqrt(self) -> Value:
         """Square root; ValueError for operands < 0."""
-        return self._unary(ops.sqrt, "sqrt")
+        return _apply1(self, ops.sqrt, "sqrt")
 
     def tanh(self) -> Value:
         """Hyperbolic tangent."""
-        return self._unary(ops.tanh, "tanh")
+        return _apply1(self, ops.tanh, "tanh")
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid, stable for any operand."""
-        return self._unary(ops.sigmoid, "sigmoid")
+        return _apply1(self, ops.sigmoid, "sigmoid")
 
     def relu(self) -> Value:
         """max(self, 0); the derivative at 0 is 0."""
-        return self._unary(ops.relu, "relu")
+        return _apply1(self, ops.relu, "relu")
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """self for self > 0, else slope * self."""
         slope = _to_float(slope, "leaky_relu slope")
-        return self._unary(lambda x: ops.leaky_relu(x, slope), "leaky_relu")
+        return _apply1(self, lambda x: ops.leaky_relu(x, slope), "leaky_relu")
 
     def sin(self) -> Value:
         """Sine."""
-        return self._unary(ops.sin, "sin")
+        return _apply1(self, ops.sin, "sin")
 
     def cos(self) -> Value:
         """Cosine."""
-        return self._unary(ops.cos, "cos")
+        return _apply1(self, ops.cos, "cos")
 
     # ---- gradients ----------------------------------------------------------------------
 
@@ -188,6 +187,61 @@ class Value:
         return f"Value({', '.join(parts)})"
 
 
+# ---- making nodes: the only place that turns a rule into a node --------------------------
+
+_new = object.__new__
+
+
+def _node(data: float, op: str, edges: tuple[Value | float, ...]) -> Value:
+    """A new node from data and its (child, local derivative, ...) pairs, or a leaf in no_grad.
+
+    Ops make nodes here rather than through Value(...): data is already a float and edges
+    already paired, so this skips __init__'s checks (a third of the cost of a node).
+    """
+    node = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    if _mode.enabled:
+        node.op = op
+        node._edges = edges
+    else:
+        node.op = ""
+        node._edges = ()
+    node._upstream = 0.0
+    return node
+
+
+def _apply1(x: Value, rule: UnaryRule, op: str) -> Value:
+    """rule applied to x's data, as a node with x as its one child."""
+    data, (local,) = rule(x.data)
+    return _node(data, op, (x, local))
+
+
+def _apply2(a: Value | object, b: Value | object, rule: BinaryRule, op: str) -> Value:
+    """rule applied to a and b, one of them a Value, the other a Value or a real number."""
+    # Exact type tests first: Value with Value is the case every training step repeats.
+    if type(a) is not Value:
+        a = _operand(a)
+        if a is None:
+            return NotImplemented
+    if type(b) is not Value:
+        b = _operand(b)
+        if b is None:
+            return NotImplemented
+    data, (local_a, local_b) = rule(a.data, b.data)  # type: ignore[union-attr]
+    return _node(data, op, (a, local_a, b, local_b))
+
+
+def _operand(x: object) -> Value | None:
+    """x as a Value (a number becomes a leaf), or None when x is not a real number."""
+    if isinstance(x, Value):
+        return x
+    if type(x) is float or isinstance(x, numbers.Real):
+        return Value(x)  # type: ignore[arg-type]
+    return None
+
+
 def _to_float(x: object, what: str) -> float:
     """x as a float if it is a real number (bool, int, float, NumPy real...), else TypeError."""
     if isinstance(x, numbers.Real) and not isinstance(x, Value):
@@ -202,9 +256,3 @@ def _data_of(x: object) -> float | None:
     if isinstance(x, numbers.Real):
         return float(x)
     return None
-
-
-def _reflected(other: object, value: Value, method: Callable[[Value, object], Value]) -> Value:
-    if not isinstance(other, numbers.Real) or isinstance(other, Value):
-        return NotImplemented
-    return method(Value(other), value)

@@ -1,0 +1,84 @@
+"""The workloads on chainrule: autograd Values, nn's MLP, losses and optimizers."""
+
+from __future__ import annotations
+
+import autograd as ag
+from autograd import Value, topological_order
+from nn import MLP, SGD, hinge_loss
+
+from .data import Digits
+from .timing import Phases, clock
+
+NAME = "chainrule"
+
+
+def chain(steps: int) -> Phases:
+    """x -> tanh(x a + b), steps times: forward and backward apart."""
+    a, b, x = Value(0.5), Value(-0.1), Value(0.3)
+    start = clock()
+    for _ in range(steps):
+        x = (x * a + b).tanh()
+    built = clock()
+    x.backward()
+    return {"forward": built - start, "backward": clock() - built}
+
+
+def wide(n: int, fused: bool) -> Phases:
+    """The dot product of two lists of n Values: one ag.dot node, or sum() of n products."""
+    xs = [Value(0.001 * i) for i in range(n)]
+    ys = [Value(1.0 - 0.001 * i) for i in range(n)]
+    start = clock()
+    out = ag.dot(xs, ys) if fused else sum(x * y for x, y in zip(xs, ys))
+    built = clock()
+    out.backward()  # type: ignore[union-attr]
+    return {"forward": built - start, "backward": clock() - built}
+
+
+class MoonsStep:
+    """micrograd's two-moons step with nn: MLP(2, [16, 16, 1]), hinge loss + L2, SGD."""
+
+    def __init__(self, xs: list[list[float]], ys: list[float], lr: float, alpha: float,
+                 seed: int = 0) -> None:
+        self.model = MLP(2, [16, 16, 1], seed=seed)
+        self.params = self.model.parameters()
+        self.optimizer = SGD(self.params, lr=lr)
+        self.xs, self.ys, self.alpha = xs, ys, alpha
+
+    def loss(self) -> Value:
+        """The hinge loss over all points plus alpha * sum(p**2), as one graph."""
+        scores = [self.model(x)[0] for x in self.xs]
+        # sum(p**2) as one dot node of the parameters with themselves.
+        return hinge_loss(scores, self.ys) + self.alpha * ag.dot(self.params, self.params)
+
+    def step(self) -> float:
+        """One step: loss, backward, SGD update; returns the loss."""
+        loss = self.loss()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss.data
+
+
+def digits_epoch(data: Digits, seed: int = 0) -> float:
+    """Seconds for one epoch of the digits demo's own training loop (model made untimed)."""
+    from demos import digits as demo
+
+    model = demo.make_model(seed)
+    optimizer = demo.make_optimizer(model)
+    start = clock()
+    demo.train_epoch(model, optimizer, data.images, data.labels, batch_size=data.batch_size,
+                     seed=seed)
+    return clock() - start
+
+
+def build_chain(steps: int) -> Value:
+    """The chain's graph, held by its last node (for the memory workload)."""
+    a, b, x = Value(0.5), Value(-0.1), Value(0.3)
+    for _ in range(steps):
+        x = (x * a + b).tanh()
+    return x
+
+
+def count_nodes(root: Value) -> int:
+    """How many nodes root's graph holds."""
+    return len(topological_order(root))

@@ -1,0 +1,322 @@
+"""The workloads: each runs every available engine round-robin and returns table rows."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from . import chainrule_impl as ours
+from . import data, floor
+from .timing import Phases, clock, fresh, median_phases, timed
+
+ALPHA = 1e-4  # the L2 weight of mlp_step's loss
+LR = 0.1  # mlp_step's SGD learning rate
+
+Number = float | str | None  # a measurement, the error an engine raised, or None for n/a
+
+
+@dataclass
+class Row:
+    """One line of the table: a workload's metric for each engine (medians)."""
+
+    workload: str
+    metric: str
+    values: dict[str, Number]
+    notes: list[str] = field(default_factory=list)
+    total: bool = False  # the workload's headline number (what the targets compare)
+
+
+@dataclass
+class Settings:
+    """Sizes and repeats: the full run's, or --quick's."""
+
+    chain_steps: int
+    chain_repeats: int
+    shallow_chains: int
+    wide_n: int
+    wide_repeats: int
+    mlp_repeats: int
+    digits_images: int | None
+    digits_repeats: int
+    memory_nodes: int
+    demo: bool
+
+
+FULL = Settings(chain_steps=100_000, chain_repeats=5, shallow_chains=200, wide_n=10_000,
+                wide_repeats=7, mlp_repeats=7, digits_images=None, digits_repeats=3,
+                memory_nodes=100_000, demo=True)
+QUICK = Settings(chain_steps=20_000, chain_repeats=3, shallow_chains=40, wide_n=10_000,
+                 wide_repeats=3, mlp_repeats=3, digits_images=320, digits_repeats=1,
+                 memory_nodes=100_000, demo=False)
+
+
+def _round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[str, Phases]:
+    """Each engine's median phases; engines take turns so a busy moment hits them all."""
+    runs: dict[str, list[Phases]] = {name: [] for name in tasks}
+    for _ in range(repeats):
+        for name, task in tasks.items():
+            fresh()
+            runs[name].append(task())
+    return {name: median_phases(results) for name, results in runs.items()}
+
+
+def _per(values: dict[str, Phases], phase: str, scale: float) -> dict[str, Number]:
+    out: dict[str, Number] = {}
+    for name, phases in values.items():
+        v = phases.get(phase)
+        out[name] = v * scale if isinstance(v, float) else v
+    return out
+
+
+def _sum_phases(phases: Phases) -> float | str:
+    values = list(phases.values())
+    failed = [v for v in values if isinstance(v, str)]
+    return failed[0] if failed else sum(values)  # type: ignore[arg-type]
+
+
+# ---- chain --------------------------------------------------------------------------------
+
+
+def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """ns per node (3 nodes a step) forward, backward and both, on a deep and a short chain."""
+    steps = s.chain_steps
+    tasks: dict[str, Callable[[], Phases]] = {ours.NAME: lambda: ours.chain(steps)}
+    if mg:
+        tasks[mg.NAME] = lambda: mg.chain(steps)
+    if torch:
+        tasks[torch.NAME] = lambda: torch.chain(steps)
+    tasks["floor"] = lambda: _floor_chain(steps)
+    deep = _round_robin(tasks, s.chain_repeats)
+
+    # The short chain: micrograd's recursive backward fits, so every engine runs both phases.
+    short = mg.SHALLOW_STEPS if mg else 250
+    count = s.shallow_chains
+    one_short: dict[str, Callable[[], Phases]] = {ours.NAME: lambda: ours.chain(short)}
+    if mg:
+        one_short[mg.NAME] = lambda: mg.chain(short)
+    if torch:
+        one_short[torch.NAME] = lambda: torch.chain(short)
+    one_short["floor"] = lambda: _floor_chain(short)
+    shallow = _round_robin({n: _repeat(t, count) for n, t in one_short.items()},
+                           s.chain_repeats)
+
+    ns_deep = 1e9 / (3 * steps)
+    ns_short = 1e9 / (3 * short * count)
+    name = f"chain {steps:,} steps"
+    totals = {n: _sum_phases(p) for n, p in deep.items()}
+    totals_short = {n: _sum_phases(p) for n, p in shallow.items()}
+    rows = [
+        Row(name, "forward ns/node", _per(deep, "forward", ns_deep)),
+        Row(name, "backward ns/node", _per(deep, "backward", ns_deep)),
+    ]
+    total_row = Row(name, "fwd+bwd ns/node",
+                    {n: v * ns_deep if isinstance(v, float) else v for n, v in totals.items()},
+                    total=True)
+    if mg and isinstance(deep[mg.NAME]["backward"], str):
+        fwd, bwd = deep[mg.NAME]["forward"], shallow[mg.NAME]["backward"]
+        if isinstance(fwd, float) and isinstance(bwd, float):
+            total_row.values[mg.NAME] = fwd * ns_deep + bwd * ns_short
+            total_row.notes.append(
+                f"micrograd: its backward raises RecursionError at this depth, so its fwd+bwd "
+                f"adds its backward ns/node from the {short}-step chain below")
+    rows.append(total_row)
+    short_name = f"chain {short} steps x{count}"
+    rows += [
+        Row(short_name, "forward ns/node", _per(shallow, "forward", ns_short)),
+        Row(short_name, "backward ns/node", _per(shallow, "backward", ns_short)),
+        Row(short_name, "fwd+bwd ns/node",
+            {n: v * ns_short if isinstance(v, float) else v for n, v in totals_short.items()}),
+    ]
+    return rows
+
+
+def _repeat(task: Callable[[], Phases], count: int) -> Callable[[], Phases]:
+    """task run count times in a row, its phases summed (an error stays an error)."""
+    def run() -> Phases:
+        totals: Phases = {}
+        for _ in range(count):
+            for phase, v in task().items():
+                so_far = totals.get(phase, 0.0)
+                totals[phase] = so_far if isinstance(so_far, str) else \
+                    v if isinstance(v, str) else so_far + v
+        return totals
+    return run
+
+
+def _floor_chain(steps: int) -> Phases:
+    start = clock()
+    outputs = floor.chain_forward(0.3, 0.5, -0.1, steps)
+    built = clock()
+    floor.chain_backward(0.3, 0.5, outputs)
+    return {"forward": built - start, "backward": clock() - built}
+
+
+# ---- wide ---------------------------------------------------------------------------------
+
+
+def wide(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """ms forward, backward and both for a dot of two n-long lists: fused, and as sum()."""
+    n = s.wide_n
+    rows = []
+    for fused in (True, False):
+        tasks: dict[str, Callable[[], Phases]] = {ours.NAME: lambda f=fused: ours.wide(n, f)}
+        if mg and not fused:
+            tasks[mg.NAME] = lambda: mg.wide(n)
+        if torch:
+            tasks[torch.NAME] = lambda f=fused: torch.wide(n, f)
+        tasks["floor"] = lambda: _floor_wide(n)
+        results = _round_robin(tasks, s.wide_repeats)
+        if mg and fused:
+            results[mg.NAME] = {"forward": "n/a", "backward": "n/a"}
+        name = f"wide {n:,} {'ag.dot' if fused else 'sum()'}"
+        notes = ["micrograd has no fused dot"] if mg and fused else []
+        if torch and fused:
+            notes.append("torch: torch.dot of torch.stack of the 0-d tensors")
+        rows += [
+            Row(name, "forward ms", _per(results, "forward", 1e3)),
+            Row(name, "backward ms", _per(results, "backward", 1e3)),
+            Row(name, "fwd+bwd ms", {k: (v * 1e3 if isinstance(v, float) else v) for k, v in
+                                     ((k, _sum_phases(p)) for k, p in results.items())},
+                notes, total=True),
+        ]
+    return rows
+
+
+def _floor_wide(n: int) -> Phases:
+    xs = [0.001 * i for i in range(n)]
+    ys = [1.0 - 0.001 * i for i in range(n)]
+    start = clock()
+    floor.dot_forward(xs, ys)
+    built = clock()
+    floor.dot_backward(xs, ys)
+    return {"forward": built - start, "backward": clock() - built}
+
+
+# ---- mlp_step -----------------------------------------------------------------------------
+
+
+def layers_of(model: object) -> floor.Network:
+    """An nn.MLP's parameters as the floor's plain-float network."""
+    return [([[w.data for w in neuron.w] for neuron in layer.neurons],
+             [neuron.b.data for neuron in layer.neurons])
+            for layer in model.layers]  # type: ignore[attr-defined]
+
+
+def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """ms per step of micrograd's two-moons training, every engine from the same weights."""
+    xs, ys = data.two_moons()
+    mine = ours.MoonsStep(xs, ys, LR, ALPHA)
+    start = layers_of(mine.model)
+    steppers: dict[str, Callable[[], float]] = {ours.NAME: mine.step}
+    if mg:
+        theirs = mg.MoonsStep(xs, ys, LR, ALPHA)
+        for p, v in zip(theirs.model.parameters(), floor.flat(start)):
+            p.data = v  # the same starting weights as everyone else
+        steppers[mg.NAME] = theirs.step
+    if torch:
+        steppers[torch.NAME] = torch.MoonsStep(start, xs, ys, LR, ALPHA).step
+    net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
+    steppers["floor"] = lambda: floor.mlp_step(net, xs, ys, LR, ALPHA)
+
+    losses: dict[str, float] = {}
+
+    def task(name: str) -> Callable[[], Phases]:
+        def run() -> Phases:
+            begin = clock()
+            loss = steppers[name]()
+            seconds = clock() - begin
+            losses.setdefault(name, loss)  # the first step's loss: all engines must agree
+            return {"step": seconds}
+        return run
+
+    results = _round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
+    row = Row(f"mlp_step moons {len(xs)}", "ms/step", _per(results, "step", 1e3), total=True)
+    spread = max(losses.values()) - min(losses.values())
+    row.notes.append(f"first-step losses agree across engines to {spread:.1e} "
+                     f"({losses[ours.NAME]:.6f})")
+    return [row]
+
+
+# ---- digits_epoch -------------------------------------------------------------------------
+
+
+def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """Seconds for one epoch of the digits demo's model, every engine from the same weights."""
+    from demos import digits as demo
+
+    d = data.digits(s.digits_images)
+    start = layers_of(demo.make_model(0))
+    tasks: dict[str, Callable[[], Phases]] = {
+        ours.NAME: lambda: {"epoch": ours.digits_epoch(d)}}
+    if torch:
+        tasks[torch.NAME] = lambda: {"epoch": torch.digits_epoch(start, d)}
+
+    def floor_epoch() -> Phases:
+        net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
+        optimizer = floor.Adam(net, d.lr)
+        return {"epoch": timed(lambda: floor.digits_epoch(net, optimizer, d.images, d.labels,
+                                                          d.batch_order))}
+
+    tasks["floor"] = floor_epoch
+    results = _round_robin(tasks, s.digits_repeats)
+    if mg:
+        results[mg.NAME] = {"epoch": "n/a"}
+    name = f"digits_epoch {len(d.images)} images"
+    notes = [f"MLP(64, [{d.hidden}, 10]), cross-entropy, Adam lr {d.lr}, batch {d.batch_size}"]
+    if mg:
+        notes.append("micrograd 0.1.0 has no exp or log for the cross-entropy")
+    return [Row(name, "s/epoch", _per(results, "epoch", 1.0), notes, total=True)]
+
+
+def digits_demo() -> list[Row]:
+    """Seconds for the whole digits demo (load, 5 epochs, test, pictures), run headless."""
+    from demos import digits as demo
+
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        fresh()
+        seconds = timed(lambda: demo.main(["--out", out]))
+    return [Row("digits demo (python -m demos digits)", "s", {ours.NAME: seconds},
+                ["the whole demo, once: loading, training, testing and pictures"])]
+
+
+# ---- memory -------------------------------------------------------------------------------
+
+
+def memory(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """Bytes per node of a chain graph of about memory_nodes nodes, held alive."""
+    steps = s.memory_nodes // 3
+    values: dict[str, Number] = {}
+    notes = ["tracemalloc: every Python allocation the graph holds"]
+    for engine in (ours, mg):
+        if engine:
+            fresh()
+            held, root = _traced(lambda e=engine: e.build_chain(steps))
+            values[engine.NAME] = held / engine.count_nodes(root)
+    if torch:
+        fresh()
+        measured = torch.memory_rss(steps)
+        values[torch.NAME] = measured[0] / measured[1] if measured else "n/a"
+        notes.append("torch: growth of the resident set (tracemalloc cannot see torch's C++)")
+    fresh()
+    held, _ = _traced(lambda: floor.chain_forward(0.3, 0.5, -0.1, steps))
+    values["floor"] = held / (3 * steps)
+    notes.append("floor: the one float per step its backward keeps")
+    return [Row(f"memory {3 * steps:,} nodes", "bytes/node", values, notes, total=True)]
+
+
+def _traced(build: Callable[[], object]) -> tuple[int, object]:
+    """(bytes held by what build returns, what it returned), as tracemalloc counts them."""
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        kept = build()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return held - base, kept
