@@ -19,6 +19,7 @@ from .graph import topological_order
 from .trace import BackwardTrace, trace_backward
 from .value import Value
 from .viz import draw_dot, node_names
+from .viz.render import pipe
 from .viz.style import fmt
 
 #: The most Values explore() and render_backward() accept, as many as draw_dot draws by
@@ -96,7 +97,6 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
     """
     trace = _checked_trace(root, gradient, "render_backward")
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
     width = max(3, len(str(len(trace.steps) - 1)))
     running = dict.fromkeys(trace.order, 0.0)
     running[trace.root] = trace.gradient
@@ -108,8 +108,11 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
             show(running)
             dot = draw_dot(root, format="svg", highlight=(step.node,),
                            edge_labels=edge_arithmetic(trace, i), max_nodes=MAX_NODES)
+            svg = pipe(dot, "svg", "render_backward")
+            # Made once the first frame is drawn: a failed call leaves no empty directory.
+            out.mkdir(parents=True, exist_ok=True)
             path = out / f"step_{i:0{width}d}.svg"
-            path.write_bytes(dot.pipe(format="svg"))
+            path.write_bytes(svg)
             paths.append(path)
     return paths
 
@@ -123,7 +126,7 @@ def explorer_html(root: Value, gradient: float = 1.0, title: str = "") -> str:
     trace = _checked_trace(root, gradient, "explore")
     with _grads_shown(trace.order) as show:
         show(trace.totals())  # the picture shows final grads; the page rewrites them per step
-        svg = draw_dot(root, format="svg", max_nodes=MAX_NODES).pipe(format="svg").decode()
+        svg = pipe(draw_dot(root, format="svg", max_nodes=MAX_NODES), "svg", "explore").decode()
     ids = node_names(root)
     labels = node_labels(trace)
     payload = trace.to_dict()

@@ -26,7 +26,7 @@ from autograd.explorer import (  # noqa: E402
     show,
 )
 from autograd.trace import trace_backward  # noqa: E402
-from autograd.viz import style  # noqa: E402
+from autograd.viz import GraphvizNotFoundError, style  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 # The SVG namespace names: identifiers in the markup, never fetched.
@@ -212,6 +212,18 @@ def test_show_height_must_be_a_positive_int(height):
     loss, _ = square_of_affine()
     with pytest.raises(ValueError, match="height must be a positive number of pixels"):
         show(loss, height=height)
+
+
+def test_without_graphviz_binary_the_error_says_how_to_install_it(tmp_path, monkeypatch):
+    loss, leaves = square_of_affine()
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(GraphvizNotFoundError, match="explore: Graphviz 'dot' not found.*apt-get"):
+        explore(loss, tmp_path / "page.html")
+    with pytest.raises(GraphvizNotFoundError, match="render_backward: .*apt-get install"):
+        render_backward(loss, tmp_path / "frames")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert [v.grad for v in (loss, *leaves)] == [0.0] * 6
 
 
 def test_docstring_examples_pass():

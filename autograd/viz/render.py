@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from .draw import draw_dot
 
 if TYPE_CHECKING:
+    import graphviz
+
     from ..value import Value
 
 #: File suffix -> Graphviz output format. .dot is the DOT source itself: no binary needed.
@@ -17,8 +19,8 @@ FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 #: Graphviz's default of 96 makes 9-point edge labels hard to read in a PNG.
 PNG_DPI = 150
 
-_INSTALL = ("render: Graphviz 'dot' not found on PATH; install it with `apt-get install graphviz` "
-            "(Debian/Ubuntu) or `brew install graphviz`, or render to .dot")
+_INSTALL = ("Graphviz 'dot' not found on PATH; install it with `apt-get install graphviz` "
+            "(Debian/Ubuntu) or `brew install graphviz`")
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -50,15 +52,26 @@ def render(root: Value, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     if fmt == "dot":
         data = dot.source.encode("utf-8")
     else:
-        import graphviz
-
         if fmt == "png":
             dot.graph_attr["dpi"] = str(PNG_DPI)
-        try:
-            data = dot.pipe(format=fmt)
-        except graphviz.ExecutableNotFound as error:
-            raise GraphvizNotFoundError(_INSTALL) from error
+        data = pipe(dot, fmt, "render", hint="or render to .dot, which needs no binary")
     # Drawn first, then written: a failed call leaves no empty directory behind.
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target
+
+
+def pipe(dot: graphviz.Digraph, fmt: str, caller: str, hint: str = "") -> bytes:
+    """Return dot laid out by Graphviz's `dot` program in format fmt (svg, png, pdf).
+
+    A missing `dot` program raises GraphvizNotFoundError naming caller and saying how to
+    install it (then hint, if given).
+    """
+    import graphviz
+
+    try:
+        data: bytes = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound as error:
+        raise GraphvizNotFoundError(f"{caller}: {_INSTALL}{', ' + hint if hint else ''}") \
+            from error
+    return data
