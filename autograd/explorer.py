@@ -87,7 +87,8 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
 
     Each frame highlights the node being processed, labels its edges to its operands with the
     chain-rule arithmetic, and shows each node's grad as it stands after that step. The .grad
-    values are set only while drawing and restored afterwards.
+    values are set only while drawing and restored afterwards. Other files in directory, frames
+    of an earlier call included, are left alone: use a fresh directory per graph.
 
     >>> import tempfile
     >>> from autograd import Value

@@ -67,6 +67,7 @@ class Neuron(Module):
         return self._forward(x)
 
     def _forward(self, x: Input) -> Value:
+        # Layer and MLP call this directly: they check the input once, not once per neuron.
         # The bias rides along as one more weight on a constant input 1.0: one node in all.
         z = ag.dot([*self.w, self.b], [*x, 1.0])
         z.label = self._z_label
