@@ -7,7 +7,7 @@ and test accuracy per epoch and the total time; draws the confusion matrix and t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from autograd import no_grad
 from demos._common import (
@@ -22,6 +22,10 @@ from demos._common import (
 )
 from nn import MLP, Adam, batches, cross_entropy
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
 NAME = "digits"
 HIDDEN = 32
 EPOCHS = 5
@@ -33,14 +37,17 @@ SPLIT_SEED = 0  # the split stays fixed whatever --seed says, so test accuracies
 Images = list[list[float]]
 
 
-def _split() -> tuple[Any, Any, Any, Any]:
+def _split() -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                      NDArray[np.int64]]:
     """The fixed, stratified split of the raw pixels (0 to 16): x_train, x_test, y_train, y_test."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    return train_test_split(digits.data, digits.target, test_size=TEST_FRACTION,
-                            random_state=SPLIT_SEED, stratify=digits.target)
+    x_train, x_test, y_train, y_test = train_test_split(
+        digits.data, digits.target, test_size=TEST_FRACTION, random_state=SPLIT_SEED,
+        stratify=digits.target)
+    return x_train, x_test, y_train, y_test
 
 
 def load_data() -> tuple[Images, list[int], Images, list[int]]:
@@ -59,7 +66,8 @@ def load_data() -> tuple[Images, list[int], Images, list[int]]:
 
 def test_pictures() -> Images:
     """The test images as pictures: pixel / 16 in [0, 1], in the order of load_data's."""
-    return (_split()[1] / 16.0).tolist()
+    pictures: Images = (_split()[1] / 16.0).tolist()
+    return pictures
 
 
 def make_model(seed: int = 0) -> MLP:

@@ -116,10 +116,10 @@ def print_first_step(model: MLP) -> float:
     loss.backward()
     closed, per_point = closed_form_gradients(model)
     print(f"First step: J = {loss.data:.6f}. The deltas of each point:")
-    for p in per_point:
-        d1 = ", ".join(f"{d:+.6f}" for d in p.delta1)
-        print(f"  x = {p.x}  y = {p.y:.0f}  yhat = {p.yhat:.6f}"
-              f"  delta2 = {p.delta2:+.6f}  delta1 = [{d1}]")
+    for point in per_point:
+        d1 = ", ".join(f"{d:+.6f}" for d in point.delta1)
+        print(f"  x = {point.x}  y = {point.y:.0f}  yhat = {point.yhat:.6f}"
+              f"  delta2 = {point.delta2:+.6f}  delta1 = [{d1}]")
     print()
     print(f"  {'param':<9}{'name':<25}{'autograd':>16}{'closed form':>16}{'|diff|':>10}")
     worst = 0.0

@@ -62,6 +62,15 @@ def test_main_passes_the_options_to_the_named_demo(tmp_path, capsys):
     assert (tmp_path / "c" / "chain.svg").exists()
 
 
+def test_no_name_lists_the_demos_then_runs_moons(tmp_path, capsys):
+    from demos.__main__ import main
+
+    main(["--smoke", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert out.index("digits") < out.index("moons: an MLP learns")
+    assert (tmp_path / "moons_boundary.png").is_file()
+
+
 def test_default_output_folder_is_out_slash_name_created_in_cwd(tmp_path, monkeypatch, capsys):
     from demos import chain
 
