@@ -7,15 +7,13 @@ node, so only Values become children.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, compress, repeat
-from operator import attrgetter
+from itertools import compress
 
 from . import ops
 from .mode import _mode
 from .value import Number, Value, _node, _to_float
 
 Operand = Value | Number
-_data = attrgetter("data")
 
 
 def sum(values: Iterable[Operand], start: Operand = 0.0) -> Value:  # noqa: A001
@@ -50,7 +48,11 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     xs, a_values = _floats(a, "dot")
     ys, b_values = _floats(b, "dot")
     data, local_grads = ops.dot(xs, ys)
-    return _make(data, [*a, *b], a_values + b_values, local_grads, "dot")
+    if a_values is None and b_values is None:
+        # All operands Values, a neuron's usual case: the edges in one step, no _make call.
+        return _node(data, "dot", (*a, *b, *local_grads))  # type: ignore[arg-type]
+    is_value = (a_values or [True] * len(a)) + (b_values or [True] * len(b))
+    return _make(data, [*a, *b], is_value, local_grads, "dot")
 
 
 def softmax(values: Iterable[Operand]) -> list[Value]:
@@ -64,27 +66,30 @@ def log_softmax(values: Iterable[Operand]) -> list[Value]:
 
 
 # ---- plumbing: operands -> floats -> rule -> node ---------------------------------------
-# A neuron calls dot on lists of 20 to 100 operands for every sample: these helpers do their
-# per-operand work with map, zip and compress, which loop in C (python -m benchmarks: mlp_step).
+# A neuron calls dot on lists of 20 to 100 operands for every sample, so the common case, all
+# operands Values, takes one list comprehension in and one tuple display out
+# (python -m benchmarks: mlp_step, digits_epoch).
 
 
-def _floats(operands: Sequence[Operand], op: str) -> tuple[list[float], list[bool]]:
-    """Each operand's number, and which operands are Values (the children to be)."""
-    is_value = list(map(isinstance, operands, repeat(Value)))
-    if all(is_value):
-        return list(map(_data, operands)), is_value
-    return [v.data if keep else _to_float(v, op)  # type: ignore[union-attr]
+def _floats(operands: Sequence[Operand], op: str) -> tuple[list[float], list[bool] | None]:
+    """Each operand's number, and which operands are Values (None when all of them are)."""
+    floats = [v.data for v in operands if type(v) is Value]
+    if len(floats) == len(operands):
+        return floats, None
+    is_value = [isinstance(v, Value) for v in operands]
+    return [v.data if keep else v if type(v) is float else _to_float(v, op)  # type: ignore
             for v, keep in zip(operands, is_value)], is_value
 
 
-def _make(data: float, operands: Sequence[Operand], is_value: list[bool],
+def _make(data: float, operands: Sequence[Operand], is_value: list[bool] | None,
           local_grads: Sequence[float], op: str) -> Value:
     """One node whose children are the Values among operands, with their local derivatives."""
     if not _mode.enabled:
         return Value(data)
+    if is_value is None:
+        return _node(data, op, (*operands, *local_grads))  # type: ignore[arg-type]
     # Numbers are constants folded into the node: compress drops them, and their derivative.
-    edges = tuple(chain.from_iterable(compress(zip(operands, local_grads), is_value)))
-    return _node(data, op, edges)
+    return _node(data, op, (*compress(operands, is_value), *compress(local_grads, is_value)))
 
 
 def _reduce(operands: list[Operand], rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],

