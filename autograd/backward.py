@@ -31,13 +31,13 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 
 
 # Each node gathers this call's d root / d node in _upstream, apart from .grad, so a second
-# backward() adds the same amount again instead of re-propagating old grads. _upstream is 0.0
-# outside backward(): new nodes start so, and the sweep resets each node once it is read.
+# backward() adds the same amount again instead of re-propagating old grads.
 #
 # The walk before the sweep marks each node it reaches by setting its _upstream to _REACHED:
-# a float equal to 0.0 (so the sweep can add to it as it is) but a distinct object, which an
-# identity test recognizes. That replaces a set of visited nodes: the walk of an mlp_step
-# graph takes 30% less time (python -m benchmarks: mlp_step), and no zeroing pass is needed.
+# a float equal to 0.0, so the sweep adds to it as it is, but a distinct object, which an
+# identity test recognizes. That replaces a set of visited nodes (the walk of an mlp_step
+# graph takes 30% less time, python -m benchmarks: mlp_step) and a zeroing pass. After the
+# sweep _upstream keeps whatever it gathered: nothing reads it until the next walk marks it.
 _REACHED = float("0")
 
 
@@ -86,9 +86,8 @@ def _marked_order(root: Value) -> list[Value]:
 def _sweep(order: list[Value], gradient: float) -> None:
     order[-1]._upstream = gradient
     for node in reversed(order):
-        upstream = node._upstream
         # In reverse topological order every user of node came first: upstream is final.
-        node._upstream = 0.0
+        upstream = node._upstream
         node.grad += upstream
         # _edges is (children..., local derivatives...). Binary and unary nodes, most of
         # any graph, unpack directly; n-ary ones (sum, dot, ...) walk their pairs.

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
+from typing import TypeVar
 
 from . import ops
 from .mode import _mode
 from .value import Number, Value, _node, _to_float
 
 Operand = Value | Number
+T = TypeVar("T")
+# Where the Values are among operands: all of them (None), the first k (int), or a mask.
+Selection = list[bool] | int | None
 
 
 def sum(values: Iterable[Operand], start: Operand = 0.0) -> Value:  # noqa: A001
@@ -49,10 +53,14 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     ys, b_values = _floats(b, "dot")
     data, local_grads = ops.dot(xs, ys)
     if a_values is None and b_values is None:
-        # All operands Values, a neuron's usual case: the edges in one step, no _make call.
+        # All operands Values: the edges in one tuple display.
         return _node(data, "dot", (*a, *b, *local_grads))  # type: ignore[arg-type]
-    is_value = (a_values or [True] * len(a)) + (b_values or [True] * len(b))
-    return _make(data, [*a, *b], is_value, local_grads, "dot")
+    # local_grads holds a's derivatives, then b's; numbers are dropped on each side apart, as
+    # a neuron's [*w, b] and [*x, 1.0] mix Values and numbers on one side only.
+    n = len(a)
+    return _node(data, "dot", (*_children(a, a_values), *_children(b, b_values),
+                               *_children(local_grads[:n], a_values),
+                               *_children(local_grads[n:], b_values)))
 
 
 def softmax(values: Iterable[Operand]) -> list[Value]:
@@ -71,25 +79,42 @@ def log_softmax(values: Iterable[Operand]) -> list[Value]:
 # (python -m benchmarks: mlp_step, digits_epoch).
 
 
-def _floats(operands: Sequence[Operand], op: str) -> tuple[list[float], list[bool] | None]:
-    """Each operand's number, and which operands are Values (None when all of them are)."""
+def _floats(operands: Sequence[Operand], op: str) -> tuple[list[float], Selection]:
+    """Each operand's number, and where the Values (the children to be) are among operands."""
     floats = [v.data for v in operands if type(v) is Value]
-    if len(floats) == len(operands):
+    k = len(floats)
+    if k == len(operands):
         return floats, None
+    # Values then numbers, as in a neuron's [*x, 1.0] (the constant input of its bias):
+    # when no Value follows the first k operands, those k are the Values.
+    for v in operands[k:]:
+        if isinstance(v, Value):
+            break
+        floats.append(v if type(v) is float else _to_float(v, op))
+    else:
+        return floats, k
     is_value = [isinstance(v, Value) for v in operands]
     return [v.data if keep else v if type(v) is float else _to_float(v, op)  # type: ignore
             for v, keep in zip(operands, is_value)], is_value
 
 
-def _make(data: float, operands: Sequence[Operand], is_value: list[bool] | None,
+def _children(items: Sequence[T], where: Selection) -> Iterable[T]:
+    """The items at the Values' positions: all (None), the first k (an int), or by mask."""
+    if where is None:
+        return items
+    if type(where) is int:
+        return items[:where]
+    return compress(items, where)  # type: ignore[arg-type]
+
+
+def _make(data: float, operands: Sequence[Operand], is_value: Selection,
           local_grads: Sequence[float], op: str) -> Value:
     """One node whose children are the Values among operands, with their local derivatives."""
     if not _mode.enabled:
         return Value(data)
-    if is_value is None:
-        return _node(data, op, (*operands, *local_grads))  # type: ignore[arg-type]
-    # Numbers are constants folded into the node: compress drops them, and their derivative.
-    return _node(data, op, (*compress(operands, is_value), *compress(local_grads, is_value)))
+    # Numbers are constants folded into the node: they and their derivatives are dropped.
+    return _node(data, op, (*_children(operands, is_value),  # type: ignore[arg-type]
+                            *_children(local_grads, is_value)))
 
 
 def _reduce(operands: list[Operand], rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],

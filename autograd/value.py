@@ -14,6 +14,88 @@ UnaryRule = Callable[[float], tuple[float, tuple[float]]]
 BinaryRule = Callable[[float, float], tuple[float, tuple[float, float]]]
 
 
+# ---- making nodes: the only place that turns a rule into a node --------------------------
+
+_new = object.__new__
+
+
+def _node(data: float, op: str, edges: tuple[Value | float, ...]) -> Value:
+    """A new node from data and its edges (children, then local derivatives); a leaf in no_grad.
+
+    Ops make nodes here rather than through Value(...): data is already a float and the
+    edges already built, so this skips __init__'s checks (a third of the cost of a node).
+    """
+    node = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    if _mode.enabled:
+        node.op = op
+        node._edges = edges
+    else:
+        node.op = ""
+        node._edges = ()
+    node._upstream = 0.0
+    return node
+
+
+def _unary(rule: UnaryRule, op: str, doc: str) -> Callable[[Value], Value]:
+    """The method applying rule to self: a node with self as its one child."""
+    def method(self: Value) -> Value:
+        data, (local,) = rule(self.data)
+        # _node's steps, inline: a call less on the ops every graph is mostly made of.
+        node = _new(Value)
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        if _mode.enabled:
+            node.op = op
+            node._edges = (self, local)
+        else:
+            node.op = ""
+            node._edges = ()
+        node._upstream = 0.0
+        return node
+
+    method.__name__ = method.__qualname__ = rule.__name__.rstrip("_")
+    method.__doc__ = doc
+    return method
+
+
+def _binary(rule: BinaryRule, op: str,
+            reflected: bool = False) -> Callable[[Value, Value | Number], Value]:
+    """The method applying rule to (self, other), or to (other, self) when reflected."""
+    def method(self: Value, other: Value | Number) -> Value:
+        # Exact type test first: Value with Value is the case every training step repeats.
+        if type(other) is not Value:
+            other = _operand(other)  # type: ignore[assignment]
+            if other is None:
+                return NotImplemented
+        a, b = (other, self) if reflected else (self, other)
+        data, (local_a, local_b) = rule(a.data, b.data)  # type: ignore[union-attr]
+        node = _new(Value)
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        if _mode.enabled:
+            node.op = op
+            node._edges = (a, b, local_a, local_b)
+        else:
+            node.op = ""
+            node._edges = ()
+        node._upstream = 0.0
+        return node
+
+    method.__doc__ = f"The {op} node of {'(other, self)' if reflected else '(self, other)'}."
+    return method
+
+
+def _apply1(x: Value, rule: UnaryRule, op: str) -> Value:
+    """rule (one with a parameter bound) applied to x: a node with x as its one child."""
+    data, (local,) = rule(x.data)
+    return _node(data, op, (x, local))
+
+
 class Value:
     """A scalar node of the computation graph.
 
@@ -35,7 +117,7 @@ class Value:
     # grows, so one tuple less builds a 300,000-node chain about 30% faster and saves 30
     # bytes a node (python -m benchmarks: chain, memory). An n-ary node (dot) builds it in
     # one step from its operands and its rule's derivatives: (*operands, *local_grads).
-    # _upstream is this backward()'s d root / d node while the sweep runs, 0.0 at all other times.
+    # _upstream is backward()'s working space: d root / d node, gathered during the sweep.
     __slots__ = ("data", "grad", "label", "op", "_edges", "_upstream", "__weakref__")
 
     def __init__(self, data: Value | float, label: str = "", op: str = "",
@@ -63,87 +145,45 @@ class Value:
         """d self / d child for each child, in the order of children (memoized when made)."""
         return self._edges[len(self._edges) >> 1:]  # type: ignore[return-value]
 
-    # ---- arithmetic: each line binds an operator to its rule in ops ---------------------
+    # ---- arithmetic and functions: each line binds a method to its rule in ops ----------
+    # The bindings are made once, here, by _binary and _unary (below the class): each returns
+    # a method that calls its rule and builds the node itself, one call in all per op besides
+    # the rule's own (python -m benchmarks: chain, forward).
 
-    def __add__(self, other: Value | Number) -> Value:
-        return _apply2(self, other, ops.add, "+")
+    __add__ = _binary(ops.add, "+")
+    __sub__ = _binary(ops.sub, "-")
+    __mul__ = _binary(ops.mul, "*")
+    __truediv__ = _binary(ops.div, "/")
+    # Reflected operators: the number on the left becomes a leaf, operand order kept.
+    __radd__ = _binary(ops.add, "+", reflected=True)
+    __rsub__ = _binary(ops.sub, "-", reflected=True)
+    __rmul__ = _binary(ops.mul, "*", reflected=True)
+    __rtruediv__ = _binary(ops.div, "/", reflected=True)
+    __rpow__ = _binary(ops.pow, "**", reflected=True)
+    _pow_node = _binary(ops.pow, "**")  # for __pow__ with a Value exponent
+    __neg__ = _unary(ops.neg, "neg", "-self.")
+    __abs__ = _unary(ops.abs_, "abs", "|self|; the derivative at 0 is 0.")
 
-    def __sub__(self, other: Value | Number) -> Value:
-        return _apply2(self, other, ops.sub, "-")
-
-    def __mul__(self, other: Value | Number) -> Value:
-        return _apply2(self, other, ops.mul, "*")
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return _apply2(self, other, ops.div, "/")
+    exp = _unary(ops.exp, "exp", "e**self.")
+    log = _unary(ops.log, "log", "Natural log; ValueError for operands <= 0.")
+    sqrt = _unary(ops.sqrt, "sqrt", "Square root; ValueError for operands < 0.")
+    tanh = _unary(ops.tanh, "tanh", "Hyperbolic tangent.")
+    sigmoid = _unary(ops.sigmoid, "sigmoid", "Logistic sigmoid, stable for any operand.")
+    relu = _unary(ops.relu, "relu", "max(self, 0); the derivative at 0 is 0.")
+    sin = _unary(ops.sin, "sin", "Sine.")
+    cos = _unary(ops.cos, "cos", "Cosine.")
 
     def __pow__(self, exponent: Value | Number) -> Value:
         if isinstance(exponent, Value) or not isinstance(exponent, numbers.Real):
-            return _apply2(self, exponent, ops.pow, "**")
+            return self._pow_node(exponent)
         n = float(exponent)
         # A constant exponent is not a node; the op shows it, as a learner writes x**2.
         return _apply1(self, lambda x: ops.power(x, n), f"**{n:g}")
-
-    # Reflected operators: the number on the left becomes a leaf, operand order kept.
-    def __radd__(self, other: Number) -> Value:
-        return _apply2(other, self, ops.add, "+")
-
-    def __rsub__(self, other: Number) -> Value:
-        return _apply2(other, self, ops.sub, "-")
-
-    def __rmul__(self, other: Number) -> Value:
-        return _apply2(other, self, ops.mul, "*")
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return _apply2(other, self, ops.div, "/")
-
-    def __rpow__(self, other: Number) -> Value:
-        return _apply2(other, self, ops.pow, "**")
-
-    def __neg__(self) -> Value:
-        return _apply1(self, ops.neg, "neg")
-
-    def __abs__(self) -> Value:
-        return _apply1(self, ops.abs_, "abs")
-
-    # ---- functions ----------------------------------------------------------------------
-
-    def exp(self) -> Value:
-        """e**self."""
-        return _apply1(self, ops.exp, "exp")
-
-    def log(self) -> Value:
-        """Natural log; ValueError for operands <= 0."""
-        return _apply1(self, ops.log, "log")
-
-    def sqrt(self) -> Value:
-        """Square root; ValueError for operands < 0."""
-        return _apply1(self, ops.sqrt, "sqrt")
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent."""
-        return _apply1(self, ops.tanh, "tanh")
-
-    def sigmoid(self) -> Value:
-        """Logistic sigmoid, stable for any operand."""
-        return _apply1(self, ops.sigmoid, "sigmoid")
-
-    def relu(self) -> Value:
-        """max(self, 0); the derivative at 0 is 0."""
-        return _apply1(self, ops.relu, "relu")
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """self for self > 0, else slope * self."""
         slope = _to_float(slope, "leaky_relu slope")
         return _apply1(self, lambda x: ops.leaky_relu(x, slope), "leaky_relu")
-
-    def sin(self) -> Value:
-        """Sine."""
-        return _apply1(self, ops.sin, "sin")
-
-    def cos(self) -> Value:
-        """Cosine."""
-        return _apply1(self, ops.cos, "cos")
 
     # ---- gradients ----------------------------------------------------------------------
 
@@ -186,76 +226,6 @@ class Value:
         if self.op:
             parts.append(f"op={self.op!r}")
         return f"Value({', '.join(parts)})"
-
-
-# ---- making nodes: the only place that turns a rule into a node --------------------------
-
-_new = object.__new__
-
-
-def _node(data: float, op: str, edges: tuple[Value | float, ...]) -> Value:
-    """A new node from data and its edges (children, then local derivatives); a leaf in no_grad.
-
-    Ops make nodes here rather than through Value(...): data is already a float and the
-    edges already built, so this skips __init__'s checks (a third of the cost of a node).
-    """
-    node = _new(Value)
-    node.data = data
-    node.grad = 0.0
-    node.label = ""
-    if _mode.enabled:
-        node.op = op
-        node._edges = edges
-    else:
-        node.op = ""
-        node._edges = ()
-    node._upstream = 0.0
-    return node
-
-
-def _apply1(x: Value, rule: UnaryRule, op: str) -> Value:
-    """rule applied to x's data, as a node with x as its one child."""
-    data, (local,) = rule(x.data)
-    # _node's steps, inline: one call less on the op every activation repeats.
-    node = _new(Value)
-    node.data = data
-    node.grad = 0.0
-    node.label = ""
-    if _mode.enabled:
-        node.op = op
-        node._edges = (x, local)
-    else:
-        node.op = ""
-        node._edges = ()
-    node._upstream = 0.0
-    return node
-
-
-def _apply2(a: Value | object, b: Value | object, rule: BinaryRule, op: str) -> Value:
-    """rule applied to a and b, one of them a Value, the other a Value or a real number."""
-    # Exact type tests first: Value with Value is the case every training step repeats.
-    if type(a) is not Value:
-        a = _operand(a)
-        if a is None:
-            return NotImplemented
-    if type(b) is not Value:
-        b = _operand(b)
-        if b is None:
-            return NotImplemented
-    data, (local_a, local_b) = rule(a.data, b.data)  # type: ignore[union-attr]
-    # _node's steps, inline: one call less on the ops every graph is mostly made of.
-    node = _new(Value)
-    node.data = data
-    node.grad = 0.0
-    node.label = ""
-    if _mode.enabled:
-        node.op = op
-        node._edges = (a, b, local_a, local_b)
-    else:
-        node.op = ""
-        node._edges = ()
-    node._upstream = 0.0
-    return node
 
 
 def _operand(x: object) -> Value | None:
