@@ -47,17 +47,20 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     >>> dot([Value(1.0), Value(2.0)], [3.0, 4.0]).data
     11.0
     """
-    if len(a) != len(b):
-        raise ValueError(f"dot: sequences differ in length, {len(a)} and {len(b)}")
-    xs, a_values = _floats(a, "dot")
-    ys, b_values = _floats(b, "dot")
-    data, local_grads = ops.dot(xs, ys)
-    if a_values is None and b_values is None:
-        # All operands Values: the edges in one tuple display.
+    n = len(a)
+    if n != len(b):
+        raise ValueError(f"dot: sequences differ in length, {n} and {len(b)}")
+    # _floats' first step, inline: a neuron calls dot once per sample.
+    xs = [v.data for v in a if type(v) is Value]
+    ys = [v.data for v in b if type(v) is Value]
+    if len(xs) == n and len(ys) == n:
+        data, local_grads = ops.dot(xs, ys)
         return _node(data, "dot", (*a, *b, *local_grads))  # type: ignore[arg-type]
+    xs, a_values = _floats(a, "dot", xs)
+    ys, b_values = _floats(b, "dot", ys)
+    data, local_grads = ops.dot(xs, ys)
     # local_grads holds a's derivatives, then b's; numbers are dropped on each side apart, as
     # a neuron's [*w, b] and [*x, 1.0] mix Values and numbers on one side only.
-    n = len(a)
     return _node(data, "dot", (*_children(a, a_values), *_children(b, b_values),
                                *_children(local_grads[:n], a_values),
                                *_children(local_grads[n:], b_values)))
@@ -79,9 +82,14 @@ def log_softmax(values: Iterable[Operand]) -> list[Value]:
 # (python -m benchmarks: mlp_step, digits_epoch).
 
 
-def _floats(operands: Sequence[Operand], op: str) -> tuple[list[float], Selection]:
-    """Each operand's number, and where the Values (the children to be) are among operands."""
-    floats = [v.data for v in operands if type(v) is Value]
+def _floats(operands: Sequence[Operand], op: str,
+            floats: list[float] | None = None) -> tuple[list[float], Selection]:
+    """Each operand's number, and where the Values (the children to be) are among operands.
+
+    floats, when given, is [v.data for v in operands if type(v) is Value], already computed.
+    """
+    if floats is None:
+        floats = [v.data for v in operands if type(v) is Value]
     k = len(floats)
     if k == len(operands):
         return floats, None
