@@ -101,8 +101,8 @@ def _sweep(order: list[Value], gradient: float) -> None:
             a, local_a = edges
             a._upstream += local_a * upstream  # type: ignore[union-attr]
         elif n:
-            half = n >> 1
-            for child, local in zip(edges[:half], edges[half:]):
+            # zip stops with the locals, pairing each with its child: one slice, not two.
+            for local, child in zip(edges[n >> 1:], edges):
                 child._upstream += local * upstream  # type: ignore[union-attr]
 
 

@@ -55,7 +55,7 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     ys = [v.data for v in b if type(v) is Value]
     if len(xs) == n and len(ys) == n:
         data, local_grads = ops.dot(xs, ys)
-        return _node(data, "dot", (*a, *b, *local_grads))  # type: ignore[arg-type]
+        return _node(data, "dot", (*a, *b, *local_grads))
     xs, a_values = _floats(a, "dot", xs)
     ys, b_values = _floats(b, "dot", ys)
     data, local_grads = ops.dot(xs, ys)
@@ -121,7 +121,7 @@ def _make(data: float, operands: Sequence[Operand], is_value: Selection,
     if not _mode.enabled:
         return Value(data)
     # Numbers are constants folded into the node: they and their derivatives are dropped.
-    return _node(data, op, (*_children(operands, is_value),  # type: ignore[arg-type]
+    return _node(data, op, (*_children(operands, is_value),
                             *_children(local_grads, is_value)))
 
 

@@ -7,8 +7,6 @@ fused node, torch gets its fused equivalent on the same scalars: a neuron is tor
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from .data import Digits
@@ -111,22 +109,3 @@ def digits_epoch(layers: list[tuple[list[list[float]], list[float]]], data: Digi
         loss.backward()
         optimizer.step()
     return clock() - start
-
-
-def memory_rss(steps: int) -> tuple[int, int] | None:
-    """(bytes, nodes) for the chain: growth of the resident set, as tracemalloc cannot see
-    torch's C++ allocations. None where /proc/self/statm does not exist (not Linux)."""
-    if not os.path.exists("/proc/self/statm"):
-        return None
-    before = _rss()
-    a, b, x = scalar(0.5), scalar(-0.1), scalar(0.3)
-    for _ in range(steps):
-        x = torch.tanh(x * a + b)
-    held = _rss() - before
-    del x
-    return held, 3 * steps + 3
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
