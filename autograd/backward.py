@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -42,22 +41,14 @@ _REACHED = float("0")
 
 
 def _backpropagate(root: Value, gradient: float) -> None:
-    # Neither the walk nor the sweep makes reference cycles, so the cyclic collector has
-    # nothing to find in here; paused, it does not rescan the graph the sweep is touching.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        order = _marked_order(root)
-        _sweep(order, gradient)
+        _sweep(_marked_order(root), gradient)
     except BaseException:
-        # Interrupted (KeyboardInterrupt, MemoryError): leave no mark or half-gathered
-        # upstream behind, or the next backward() would go wrong.
+        # Interrupted (KeyboardInterrupt, MemoryError): leave no mark behind, or the next
+        # backward() would take a marked node for one it has already reached.
         for node in topological_order(root):
             node._upstream = 0.0
         raise
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _marked_order(root: Value) -> list[Value]:
