@@ -35,7 +35,7 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 # The walk before the sweep marks each node it reaches by setting its _upstream to _REACHED:
 # a float equal to 0.0, so the sweep adds to it as it is, but a distinct object, which an
 # identity test recognizes. That replaces a set of visited nodes (the walk of an mlp_step
-# graph takes 30% less time, python -m benchmarks: mlp_step) and a zeroing pass. After the
+# graph takes a quarter less time, python -m benchmarks: mlp_step) and a zeroing pass. After the
 # sweep _upstream keeps whatever it gathered: nothing reads it until the next walk marks it.
 _REACHED = float("0")
 

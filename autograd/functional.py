@@ -53,17 +53,23 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     # _floats' first step, inline: a neuron calls dot once per sample.
     xs = [v.data for v in a if type(v) is Value]
     ys = [v.data for v in b if type(v) is Value]
-    if len(xs) == n and len(ys) == n:
-        data, local_grads = ops.dot(xs, ys)
-        return _node(data, "dot", (*a, *b, *local_grads))
-    xs, a_values = _floats(a, "dot", xs)
-    ys, b_values = _floats(b, "dot", ys)
-    data, local_grads = ops.dot(xs, ys)
-    # local_grads holds a's derivatives, then b's; numbers are dropped on each side apart, as
-    # a neuron's [*w, b] and [*x, 1.0] mix Values and numbers on one side only.
-    return _node(data, "dot", (*_children(a, a_values), *_children(b, b_values),
-                               *_children(local_grads[:n], a_values),
-                               *_children(local_grads[n:], b_values)))
+    a_where: Selection = None
+    b_where: Selection = None
+    if len(xs) != n:
+        xs, a_where = _floats(a, "dot", xs)
+    if len(ys) != n:
+        ys, b_where = _floats(b, "dot", ys)
+    data, local_grads = ops.dot(xs, ys)  # local_grads: a's derivatives (ys), then b's (xs)
+    if a_where is None:
+        if b_where is None:
+            return _node(data, "dot", (*a, *b, *local_grads))
+        if type(b_where) is int:
+            # A neuron's [*w, b] and [*x, 1.0]: all of a, and b's first k (its Values), whose
+            # derivatives are the first n + k of local_grads.
+            return _node(data, "dot", (*a, *b[:b_where], *local_grads[:n + b_where]))
+    return _node(data, "dot", (*_children(a, a_where), *_children(b, b_where),
+                               *_children(local_grads[:n], a_where),
+                               *_children(local_grads[n:], b_where)))
 
 
 def softmax(values: Iterable[Operand]) -> list[Value]:
