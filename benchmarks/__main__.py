@@ -99,10 +99,11 @@ def main(argv: Sequence[str] | None = None,
     if args.markdown:
         info = report.machine()
         head = ["# Benchmark results", "",
-                f"`python -m benchmarks{' --quick' if args.quick else ''}` on "
-                f"{info['cpu']} ({info['cores']} cores), {info['implementation']} "
-                f"{info['python']}, micrograd {info['micrograd']}, torch {info['torch']}, "
-                f"{info['os']}.", ""]
+                f"`python -m benchmarks{' --quick' if args.quick else ''}`, "
+                f"{time.strftime('%Y-%m-%d')}, on {info['cpu']} ({info['cores']} cores), "
+                f"{info['implementation']} {info['python']}, micrograd {info['micrograd']}, "
+                f"torch {info['torch']}, {info['os']}. chainrule/other below 1 means "
+                "chainrule is faster (or smaller).", ""]
         args.markdown.write_text("\n".join(head) + text + "\n")
     return 0
 

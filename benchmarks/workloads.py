@@ -48,20 +48,25 @@ class Settings:
 
 
 FULL = Settings(chain_steps=100_000, chain_repeats=5, shallow_chains=200, wide_n=10_000,
-                wide_repeats=7, mlp_repeats=7, digits_images=None, digits_repeats=3,
+                wide_repeats=7, mlp_repeats=9, digits_images=None, digits_repeats=3,
                 memory_nodes=100_000, demo=True)
 QUICK = Settings(chain_steps=20_000, chain_repeats=3, shallow_chains=40, wide_n=10_000,
-                 wide_repeats=3, mlp_repeats=3, digits_images=320, digits_repeats=1,
+                 wide_repeats=3, mlp_repeats=3, digits_images=160, digits_repeats=1,
                  memory_nodes=100_000, demo=False)
 
 
 def _round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[str, Phases]:
-    """Each engine's median phases; engines take turns so a busy moment hits them all."""
+    """Each engine's median phases; engines take turns so a busy moment hits them all.
+
+    The turn order rotates from one repeat to the next, so no engine always runs right after
+    the same other one (micrograd, say, which leaves 400,000 objects to collect).
+    """
     runs: dict[str, list[Phases]] = {name: [] for name in tasks}
-    for _ in range(repeats):
-        for name, task in tasks.items():
+    names = list(tasks)
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
             fresh()
-            runs[name].append(task())
+            runs[name].append(tasks[name]())
     return {name: median_phases(results) for name, results in runs.items()}
 
 
@@ -305,7 +310,7 @@ def memory(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list
     fresh()
     held, _ = _traced(lambda: floor.chain_forward(0.3, 0.5, -0.1, steps))
     values["floor"] = held / (3 * steps)
-    notes.append("floor: the one float per step its backward keeps")
+    notes.append("floor: the one float per step its backward keeps (no graph)")
     return [Row(f"memory {3 * steps:,} nodes", "bytes/node", values, notes, total=True)]
 
 
