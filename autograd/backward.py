@@ -67,10 +67,25 @@ def _marked_order(root: Value) -> list[Value]:
             node._upstream = reached
             push(node)
             push(None)
-            edges = node._edges  # the children, then as many local derivatives
-            for child in edges[:len(edges) >> 1]:
-                if child._upstream is not reached:  # type: ignore[union-attr]
-                    push(child)  # type: ignore[arg-type]
+            # _edges is (children..., local derivatives...). As in the sweep, unary and binary
+            # nodes take their children directly, without a slice: the walk of a chain takes a
+            # third less time (python -m benchmarks: chain, backward).
+            edges = node._edges
+            n = len(edges)
+            if n == 4:
+                a, b, _, _ = edges
+                if a._upstream is not reached:  # type: ignore[union-attr]
+                    push(a)  # type: ignore[arg-type]
+                if b._upstream is not reached:  # type: ignore[union-attr]
+                    push(b)  # type: ignore[arg-type]
+            elif n == 2:
+                a = edges[0]
+                if a._upstream is not reached:  # type: ignore[union-attr]
+                    push(a)  # type: ignore[arg-type]
+            elif n:
+                for child in edges[:n >> 1]:
+                    if child._upstream is not reached:  # type: ignore[union-attr]
+                        push(child)  # type: ignore[arg-type]
     return order
 
 
