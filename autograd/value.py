@@ -67,12 +67,18 @@ def _binary(rule: BinaryRule, op: str,
     """The method applying rule to (self, other), or to (other, self) when reflected."""
     def method(self: Value, other: Value | Number) -> Value:
         # Exact type test first: Value with Value is the case every training step repeats.
-        if type(other) is not Value:
-            other = _operand(other)  # type: ignore[assignment]
-            if other is None:
-                return NotImplemented
-        a, b = (other, self) if reflected else (self, other)
-        data, (local_a, local_b) = rule(a.data, b.data)  # type: ignore[union-attr]
+        if type(other) is Value:
+            operand = other
+        else:
+            converted = _operand(other)
+            if converted is None:
+                return NotImplemented  # type: ignore[no-any-return]
+            operand = converted
+        if reflected:
+            a, b = operand, self
+        else:
+            a, b = self, operand
+        data, (local_a, local_b) = rule(a.data, b.data)
         node = _new(Value)
         node.data = data
         node.grad = 0.0
