@@ -50,23 +50,19 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     n = len(a)
     if n != len(b):
         raise ValueError(f"dot: sequences differ in length, {n} and {len(b)}")
-    # _floats' first step, inline: a neuron calls dot once per sample.
+    # A neuron calls dot once per sample, on [*w, b] and [*x, 1.0]: its cases are inline here,
+    # the general one goes through _floats and _children (python -m benchmarks: mlp_step).
     xs = [v.data for v in a if type(v) is Value]
     ys = [v.data for v in b if type(v) is Value]
-    a_where: Selection = None
-    b_where: Selection = None
-    if len(xs) != n:
-        xs, a_where = _floats(a, "dot", xs)
-    if len(ys) != n:
-        ys, b_where = _floats(b, "dot", ys)
-    data, local_grads = ops.dot(xs, ys)  # local_grads: a's derivatives (ys), then b's (xs)
-    if a_where is None:
-        if b_where is None:
-            return _node(data, "dot", (*a, *b, *local_grads))
-        if type(b_where) is int:
-            # A neuron's [*w, b] and [*x, 1.0]: all of a, and b's first k (its Values), whose
-            # derivatives are the first n + k of local_grads.
-            return _node(data, "dot", (*a, *b[:b_where], *local_grads[:n + b_where]))
+    k = len(ys)
+    if len(xs) == n and (k == n or _constants_after(b, k, ys, "dot")):
+        # All of a are Values, and b's first k (numbers after them, if any, now in ys).
+        data, local_grads = ops.dot(xs, ys)  # a's derivatives (ys), then b's (xs)
+        edges = (*a, *b, *local_grads) if k == n else (*a, *b[:k], *local_grads[:n + k])
+        return _node(data, "dot", edges)
+    xs, a_where = _floats(a, "dot", xs)
+    ys, b_where = _floats(b, "dot", ys)
+    data, local_grads = ops.dot(xs, ys)
     return _node(data, "dot", (*_children(a, a_where), *_children(b, b_where),
                                *_children(local_grads[:n], a_where),
                                *_children(local_grads[n:], b_where)))
@@ -99,17 +95,31 @@ def _floats(operands: Sequence[Operand], op: str,
     k = len(floats)
     if k == len(operands):
         return floats, None
-    # Values then numbers, as in a neuron's [*x, 1.0] (the constant input of its bias):
-    # when no Value follows the first k operands, those k are the Values.
-    for v in operands[k:]:
-        if isinstance(v, Value):
-            break
-        floats.append(v if type(v) is float else _to_float(v, op))
-    else:
+    if _constants_after(operands, k, floats, op):
         return floats, k
     is_value = [isinstance(v, Value) for v in operands]
     return [v.data if keep else v if type(v) is float else _to_float(v, op)  # type: ignore
             for v, keep in zip(operands, is_value)], is_value
+
+
+def _constants_after(operands: Sequence[Operand], k: int, floats: list[float], op: str) -> bool:
+    """True if no Value follows the first k operands, whose numbers are floats: then those
+    numbers are appended to floats. Values then numbers is a neuron's [*x, 1.0], the constant
+    1.0 being its bias's input."""
+    rest = operands[k:]
+    for v in rest:
+        if type(v) is not float:
+            if isinstance(v, Value):
+                return False
+            break
+    else:
+        floats += rest  # type: ignore[arg-type]
+        return True
+    for v in rest:  # numbers of other types: checked and converted one by one
+        if isinstance(v, Value):
+            return False
+    floats += [_to_float(v, op) for v in rest]
+    return True
 
 
 def _children(items: Sequence[T], where: Selection) -> Iterable[T]:

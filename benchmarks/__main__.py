@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None,
                 f"{time.strftime('%Y-%m-%d')}, on {info['cpu']} ({info['cores']} cores), "
                 f"{info['implementation']} {info['python']}, micrograd {info['micrograd']}, "
                 f"torch {info['torch']}, {info['os']}. chainrule/other below 1 means "
-                "chainrule is faster (or smaller).", ""]
+                "chainrule is faster (or smaller).", "", ""]
         args.markdown.write_text("\n".join(head) + text + "\n")
     return 0
 
