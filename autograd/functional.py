@@ -55,11 +55,18 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     xs = [v.data for v in a if type(v) is Value]
     ys = [v.data for v in b if type(v) is Value]
     k = len(ys)
-    if len(xs) == n and (k == n or _constants_after(b, k, ys, "dot")):
-        # All of a are Values, and b's first k (numbers after them, if any, now in ys).
-        data, local_grads = ops.dot(xs, ys)  # a's derivatives (ys), then b's (xs)
-        edges = (*a, *b, *local_grads) if k == n else (*a, *b[:k], *local_grads[:n + k])
-        return _node(data, "dot", edges)
+    if len(xs) == n:
+        if k == n:
+            data, local_grads = ops.dot(xs, ys)  # a's derivatives (ys), then b's (xs)
+            return _node(data, "dot", (*a, *b, *local_grads))
+        if k == n - 1 and type(b[k]) is float:  # one float after b's Values: a bias's 1.0
+            ys.append(b[k])  # type: ignore[arg-type]
+            constants_last = True
+        else:
+            constants_last = _constants_after(b, k, ys, "dot")
+        if constants_last:  # b's first k are its Values; ys now holds the numbers after them
+            data, local_grads = ops.dot(xs, ys)
+            return _node(data, "dot", (*a, *b[:k], *local_grads[:n + k]))
     xs, a_where = _floats(a, "dot", xs)
     ys, b_where = _floats(b, "dot", ys)
     data, local_grads = ops.dot(xs, ys)
