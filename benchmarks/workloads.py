@@ -132,7 +132,9 @@ def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[
     rows.append(total_row)
     short_name = f"chain {short} steps x{count}"
     rows += [
-        Row(short_name, "forward ns/node", _per(shallow, "forward", ns_short)),
+        Row(short_name, "forward ns/node", _per(shallow, "forward", ns_short),
+            ["shallow enough for micrograd's recursive backward; a small graph also spares "
+             "every engine most garbage-collector work (not the workload the target names)"]),
         Row(short_name, "backward ns/node", _per(shallow, "backward", ns_short)),
         Row(short_name, "fwd+bwd ns/node",
             {n: v * ns_short if isinstance(v, float) else v for n, v in totals_short.items()}),
@@ -241,6 +243,9 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
 
     results = _round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", _per(results, "step", 1e3), total=True)
+    row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
+                     "nn.MLP (one ag.dot node per neuron), the L2 as ag.dot(params, params); "
+                     "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py")
     spread = max(losses.values()) - min(losses.values())
     row.notes.append(f"first-step losses agree across engines to {spread:.1e} "
                      f"({losses[ours.NAME]:.6f})")
