@@ -72,9 +72,14 @@ def sigmoid(x: float) -> tuple[float, Local1]:
 
 
 def relu(x: float) -> tuple[float, Local1]:
-    """max(x, 0); d/dx = 1 for x > 0, else 0 (0 at x = 0, as PyTorch does)."""
+    """max(x, 0); d/dx = 1 for x > 0, else 0 (0 at x = 0, as PyTorch does).
+
+    NaN passes through as NaN (as in PyTorch), so a broken input is not hidden by a 0.
+    """
     if x > 0.0:
         return x, (1.0,)
+    if x != x:
+        return x, (0.0,)
     return 0.0, (0.0,)
 
 

@@ -169,3 +169,9 @@ def test_exp_works_up_to_the_largest_float() -> None:
     assert math.isfinite(y) and y == d
     with pytest.raises(OverflowError, match="exp"):
         ops.exp(math.nextafter(ops.EXP_MAX, math.inf))
+
+
+def test_relu_lets_nan_through_like_pytorch():
+    y = Value(math.nan).relu()
+    assert math.isnan(y.data)
+    assert y.local_grads == (0.0,)
