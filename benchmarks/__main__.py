@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from . import report, workloads
+from . import report, training, workloads
 
 
 def _optional(module: str, package: str, notes: list[str]) -> ModuleType | None:
@@ -30,9 +30,9 @@ def _optional(module: str, package: str, notes: list[str]) -> ModuleType | None:
 
 def _run(settings: workloads.Settings, mg: ModuleType | None, torch: ModuleType | None,
          has_digits: bool, notes: list[str]) -> list[workloads.Row]:
-    steps = [workloads.chain, workloads.wide, workloads.mlp_step, workloads.memory]
+    steps = [workloads.chain, workloads.wide, training.mlp_step, workloads.memory]
     if has_digits:
-        steps.insert(3, workloads.digits_epoch)
+        steps.insert(3, training.digits_epoch)
     rows: list[workloads.Row] = []
     began = time.perf_counter()
     for step in steps:
@@ -40,7 +40,7 @@ def _run(settings: workloads.Settings, mg: ModuleType | None, torch: ModuleType 
         rows += step(settings, mg, torch)
     if has_digits and settings.demo:
         print("running the digits demo ...", file=sys.stderr, flush=True)
-        rows += workloads.digits_demo()
+        rows += training.digits_demo()
     notes.append(f"{'full' if settings.demo else 'quick'} run, "
                  f"{time.perf_counter() - began:.0f} s")
     return rows

@@ -1,21 +1,15 @@
-"""The workloads: each runs every available engine round-robin and returns table rows."""
+"""The graph workloads (chain, wide, memory), the table rows, and how engines take turns."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import tempfile
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
 from . import chainrule_impl as ours
-from . import data, floor
-from .timing import Phases, clock, fresh, median_phases, timed
-
-ALPHA = 1e-4  # the L2 weight of mlp_step's loss
-LR = 0.1  # mlp_step's SGD learning rate
+from . import floor
+from .timing import Phases, clock, fresh, median_phases
 
 Number = float | str | None  # a measurement, the error an engine raised, or None for n/a
 
@@ -55,7 +49,7 @@ QUICK = Settings(chain_steps=20_000, chain_repeats=3, shallow_chains=40, wide_n=
                  memory_nodes=100_000, demo=False)
 
 
-def _round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[str, Phases]:
+def round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[str, Phases]:
     """Each engine's median phases; engines take turns so a busy moment hits them all.
 
     The turn order rotates from one repeat to the next, so no engine always runs right after
@@ -70,7 +64,8 @@ def _round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[s
     return {name: median_phases(results) for name, results in runs.items()}
 
 
-def _per(values: dict[str, Phases], phase: str, scale: float) -> dict[str, Number]:
+def scaled(values: dict[str, Phases], phase: str, scale: float) -> dict[str, Number]:
+    """Each engine's phase times scale (seconds to ms, or to ns per node); errors as they are."""
     out: dict[str, Number] = {}
     for name, phases in values.items():
         v = phases.get(phase)
@@ -96,7 +91,7 @@ def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[
     if torch:
         tasks[torch.NAME] = lambda: torch.chain(steps)
     tasks["floor"] = lambda: _floor_chain(steps)
-    deep = _round_robin(tasks, s.chain_repeats)
+    deep = round_robin(tasks, s.chain_repeats)
 
     # The short chain: micrograd's recursive backward fits, so every engine runs both phases.
     short = mg.SHALLOW_STEPS if mg else 250
@@ -107,7 +102,7 @@ def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[
     if torch:
         one_short[torch.NAME] = lambda: torch.chain(short)
     one_short["floor"] = lambda: _floor_chain(short)
-    shallow = _round_robin({n: _repeat(t, count) for n, t in one_short.items()},
+    shallow = round_robin({n: _repeat(t, count) for n, t in one_short.items()},
                            s.chain_repeats)
 
     ns_deep = 1e9 / (3 * steps)
@@ -116,8 +111,8 @@ def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[
     totals = {n: _sum_phases(p) for n, p in deep.items()}
     totals_short = {n: _sum_phases(p) for n, p in shallow.items()}
     rows = [
-        Row(name, "forward ns/node", _per(deep, "forward", ns_deep)),
-        Row(name, "backward ns/node", _per(deep, "backward", ns_deep)),
+        Row(name, "forward ns/node", scaled(deep, "forward", ns_deep)),
+        Row(name, "backward ns/node", scaled(deep, "backward", ns_deep)),
     ]
     total_row = Row(name, "fwd+bwd ns/node",
                     {n: v * ns_deep if isinstance(v, float) else v for n, v in totals.items()},
@@ -132,10 +127,10 @@ def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[
     rows.append(total_row)
     short_name = f"chain {short} steps x{count}"
     rows += [
-        Row(short_name, "forward ns/node", _per(shallow, "forward", ns_short),
+        Row(short_name, "forward ns/node", scaled(shallow, "forward", ns_short),
             ["shallow enough for micrograd's recursive backward; a small graph also spares "
              "every engine most garbage-collector work (not the workload the target names)"]),
-        Row(short_name, "backward ns/node", _per(shallow, "backward", ns_short)),
+        Row(short_name, "backward ns/node", scaled(shallow, "backward", ns_short)),
         Row(short_name, "fwd+bwd ns/node",
             {n: v * ns_short if isinstance(v, float) else v for n, v in totals_short.items()}),
     ]
@@ -177,7 +172,7 @@ def wide(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[R
         if torch:
             tasks[torch.NAME] = lambda f=fused: torch.wide(n, f)
         tasks["floor"] = lambda: _floor_wide(n)
-        results = _round_robin(tasks, s.wide_repeats)
+        results = round_robin(tasks, s.wide_repeats)
         if mg and fused:
             results[mg.NAME] = {"forward": "n/a", "backward": "n/a"}
         name = f"wide {n:,} {'ag.dot' if fused else 'sum()'}"
@@ -185,8 +180,8 @@ def wide(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[R
         if torch and fused:
             notes.append("torch: torch.dot of torch.stack of the 0-d tensors")
         rows += [
-            Row(name, "forward ms", _per(results, "forward", 1e3)),
-            Row(name, "backward ms", _per(results, "backward", 1e3)),
+            Row(name, "forward ms", scaled(results, "forward", 1e3)),
+            Row(name, "backward ms", scaled(results, "backward", 1e3)),
             Row(name, "fwd+bwd ms", {k: (v * 1e3 if isinstance(v, float) else v) for k, v in
                                      ((k, _sum_phases(p)) for k, p in results.items())},
                 notes, total=True),
@@ -202,97 +197,6 @@ def _floor_wide(n: int) -> Phases:
     built = clock()
     floor.dot_backward(xs, ys)
     return {"forward": built - start, "backward": clock() - built}
-
-
-# ---- mlp_step -----------------------------------------------------------------------------
-
-
-def layers_of(model: object) -> floor.Network:
-    """An nn.MLP's parameters as the floor's plain-float network."""
-    return [([[w.data for w in neuron.w] for neuron in layer.neurons],
-             [neuron.b.data for neuron in layer.neurons])
-            for layer in model.layers]  # type: ignore[attr-defined]
-
-
-def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
-    """ms per step of micrograd's two-moons training, every engine from the same weights."""
-    xs, ys = data.two_moons()
-    mine = ours.MoonsStep(xs, ys, LR, ALPHA)
-    start = layers_of(mine.model)
-    steppers: dict[str, Callable[[], float]] = {ours.NAME: mine.step}
-    if mg:
-        theirs = mg.MoonsStep(xs, ys, LR, ALPHA)
-        for p, v in zip(theirs.model.parameters(), floor.flat(start)):
-            p.data = v  # the same starting weights as everyone else
-        steppers[mg.NAME] = theirs.step
-    if torch:
-        steppers[torch.NAME] = torch.MoonsStep(start, xs, ys, LR, ALPHA).step
-    net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
-    steppers["floor"] = lambda: floor.mlp_step(net, xs, ys, LR, ALPHA)
-
-    losses: dict[str, float] = {}
-
-    def task(name: str) -> Callable[[], Phases]:
-        def run() -> Phases:
-            begin = clock()
-            loss = steppers[name]()
-            seconds = clock() - begin
-            losses.setdefault(name, loss)  # the first step's loss: all engines must agree
-            return {"step": seconds}
-        return run
-
-    results = _round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
-    row = Row(f"mlp_step moons {len(xs)}", "ms/step", _per(results, "step", 1e3), total=True)
-    row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
-                     "nn.MLP (one ag.dot node per neuron), the L2 as ag.dot(params, params); "
-                     "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py")
-    spread = max(losses.values()) - min(losses.values())
-    row.notes.append(f"first-step losses agree across engines to {spread:.1e} "
-                     f"({losses[ours.NAME]:.6f})")
-    return [row]
-
-
-# ---- digits_epoch -------------------------------------------------------------------------
-
-
-def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
-    """Seconds for one epoch of the digits demo's model, every engine from the same weights."""
-    from demos import digits as demo
-
-    d = data.digits(s.digits_images)
-    start = layers_of(demo.make_model(0))
-    tasks: dict[str, Callable[[], Phases]] = {
-        ours.NAME: lambda: {"epoch": ours.digits_epoch(d)}}
-    if torch:
-        tasks[torch.NAME] = lambda: {"epoch": torch.digits_epoch(start, d)}
-
-    def floor_epoch() -> Phases:
-        net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
-        optimizer = floor.Adam(net, d.lr)
-        return {"epoch": timed(lambda: floor.digits_epoch(net, optimizer, d.images, d.labels,
-                                                          d.batch_order))}
-
-    tasks["floor"] = floor_epoch
-    results = _round_robin(tasks, s.digits_repeats)
-    if mg:
-        results[mg.NAME] = {"epoch": "n/a"}
-    name = f"digits_epoch {len(d.images)} images"
-    notes = [f"MLP(64, [{d.hidden}, 10]), cross-entropy, Adam lr {d.lr}, batch {d.batch_size}"]
-    if mg:
-        notes.append("micrograd 0.1.0 has no exp or log for the cross-entropy")
-    return [Row(name, "s/epoch", _per(results, "epoch", 1.0), notes, total=True)]
-
-
-def digits_demo() -> list[Row]:
-    """Seconds for the whole digits demo (load, 5 epochs, test, pictures), run headless."""
-    from demos import digits as demo
-
-    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
-        fresh()
-        seconds = timed(lambda: demo.main(["--out", out]))
-    return [Row("digits demo (python -m demos digits)", "s", {ours.NAME: seconds},
-                ["the whole demo, once: loading, training, testing and pictures"])]
 
 
 # ---- memory -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 import autograd as ag
 from autograd import Value
 from benchmarks import chainrule_impl as ours
-from benchmarks import data, floor, report, workloads
+from benchmarks import data, floor, report, training, workloads
 from nn import MLP, cross_entropy
 
 TINY = workloads.Settings(chain_steps=30, chain_repeats=1, shallow_chains=2, wide_n=20,
@@ -47,7 +47,7 @@ def test_floor_dot_gradients_match_the_engine() -> None:
 def test_floor_mlp_step_gradients_match_the_engine() -> None:
     xs, ys = data.two_moons(12, seed=3)
     step = ours.MoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1)
-    net = workloads.layers_of(step.model)
+    net = training.layers_of(step.model)
     loss = step.loss()
     loss.backward()
     floor_loss, grads = floor.hinge_l2_grads(net, xs, ys, alpha=1e-2)
@@ -61,7 +61,7 @@ def test_floor_cross_entropy_gradients_match_the_engine() -> None:
     targets = [0, 2, 1, 2]
     loss = cross_entropy([model(x) for x in xs], targets)
     loss.backward()
-    floor_loss, grads = floor.cross_entropy_grads(workloads.layers_of(model), xs, targets)
+    floor_loss, grads = floor.cross_entropy_grads(training.layers_of(model), xs, targets)
     assert floor_loss == pytest.approx(loss.data, abs=1e-12)
     assert floor.flat(grads) == pytest.approx([p.grad for p in model.parameters()], abs=1e-12)
 
@@ -70,7 +70,7 @@ def test_floor_adam_matches_nn_adam() -> None:
     from nn import Adam
 
     model = MLP(3, [2], seed=0)
-    net = workloads.layers_of(model)
+    net = training.layers_of(model)
     optimizer, mine = Adam(model.parameters(), lr=0.01), floor.Adam(net, 0.01)
     for k in range(3):
         grads = floor.zeros_like(net)

@@ -1,0 +1,109 @@
+"""The training workloads: mlp_step (two moons) and digits_epoch, every engine from the same
+weights, and the whole digits demo."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from collections.abc import Callable
+from types import ModuleType
+
+from . import chainrule_impl as ours
+from . import data, floor
+from .timing import Phases, clock, fresh, timed
+from .workloads import Row, Settings, round_robin, scaled
+
+ALPHA = 1e-4  # the L2 weight of mlp_step's loss
+LR = 0.1  # mlp_step's SGD learning rate
+
+
+# ---- mlp_step -----------------------------------------------------------------------------
+
+
+def layers_of(model: object) -> floor.Network:
+    """An nn.MLP's parameters as the floor's plain-float network."""
+    return [([[w.data for w in neuron.w] for neuron in layer.neurons],
+             [neuron.b.data for neuron in layer.neurons])
+            for layer in model.layers]  # type: ignore[attr-defined]
+
+
+def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """ms per step of micrograd's two-moons training, every engine from the same weights."""
+    xs, ys = data.two_moons()
+    mine = ours.MoonsStep(xs, ys, LR, ALPHA)
+    start = layers_of(mine.model)
+    steppers: dict[str, Callable[[], float]] = {ours.NAME: mine.step}
+    if mg:
+        theirs = mg.MoonsStep(xs, ys, LR, ALPHA)
+        for p, v in zip(theirs.model.parameters(), floor.flat(start)):
+            p.data = v  # the same starting weights as everyone else
+        steppers[mg.NAME] = theirs.step
+    if torch:
+        steppers[torch.NAME] = torch.MoonsStep(start, xs, ys, LR, ALPHA).step
+    net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
+    steppers["floor"] = lambda: floor.mlp_step(net, xs, ys, LR, ALPHA)
+
+    losses: dict[str, float] = {}
+
+    def task(name: str) -> Callable[[], Phases]:
+        def run() -> Phases:
+            begin = clock()
+            loss = steppers[name]()
+            seconds = clock() - begin
+            losses.setdefault(name, loss)  # the first step's loss: all engines must agree
+            return {"step": seconds}
+        return run
+
+    results = round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
+    row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
+    row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
+                     "nn.MLP (one ag.dot node per neuron), the L2 as ag.dot(params, params); "
+                     "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py")
+    spread = max(losses.values()) - min(losses.values())
+    row.notes.append(f"first-step losses agree across engines to {spread:.1e} "
+                     f"({losses[ours.NAME]:.6f})")
+    return [row]
+
+
+# ---- digits_epoch -------------------------------------------------------------------------
+
+
+def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """Seconds for one epoch of the digits demo's model, every engine from the same weights."""
+    from demos import digits as demo
+
+    d = data.digits(s.digits_images)
+    start = layers_of(demo.make_model(0))
+    tasks: dict[str, Callable[[], Phases]] = {
+        ours.NAME: lambda: {"epoch": ours.digits_epoch(d)}}
+    if torch:
+        tasks[torch.NAME] = lambda: {"epoch": torch.digits_epoch(start, d)}
+
+    def floor_epoch() -> Phases:
+        net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
+        optimizer = floor.Adam(net, d.lr)
+        return {"epoch": timed(lambda: floor.digits_epoch(net, optimizer, d.images, d.labels,
+                                                          d.batch_order))}
+
+    tasks["floor"] = floor_epoch
+    results = round_robin(tasks, s.digits_repeats)
+    if mg:
+        results[mg.NAME] = {"epoch": "n/a"}
+    name = f"digits_epoch {len(d.images)} images"
+    notes = [f"MLP(64, [{d.hidden}, 10]), cross-entropy, Adam lr {d.lr}, batch {d.batch_size}"]
+    if mg:
+        notes.append("micrograd 0.1.0 has no exp or log for the cross-entropy")
+    return [Row(name, "s/epoch", scaled(results, "epoch", 1.0), notes, total=True)]
+
+
+def digits_demo() -> list[Row]:
+    """Seconds for the whole digits demo (load, 5 epochs, test, pictures), run headless."""
+    from demos import digits as demo
+
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        fresh()
+        seconds = timed(lambda: demo.main(["--out", out]))
+    return [Row("digits demo (python -m demos digits)", "s", {ours.NAME: seconds},
+                ["the whole demo, once: loading, training, testing and pictures"])]
