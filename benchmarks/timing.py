@@ -25,7 +25,7 @@ def median_phases(runs: list[Phases]) -> Phases:
     for phase in runs[0]:
         values = [run[phase] for run in runs]
         failed = [v for v in values if isinstance(v, str)]
-        result[phase] = failed[0] if failed else statistics.median(values)  # type: ignore[arg-type]
+        result[phase] = failed[0] if failed else statistics.median([float(v) for v in values])
     return result
 
 

@@ -40,7 +40,7 @@ def wide(n: int, fused: bool) -> Phases:
     if fused:
         out = torch.dot(torch.stack(xs), torch.stack(ys))
     else:
-        out = sum(x * y for x, y in zip(xs, ys))
+        out = sum(x * y for x, y in zip(xs, ys))  # type: ignore[assignment]
     built = clock()
     out.backward()  # type: ignore[union-attr]
     return {"forward": built - start, "backward": clock() - built}
@@ -88,7 +88,7 @@ class MoonsStep:
         loss.backward()
         with torch.no_grad():
             for p in self.net.params:
-                p -= self.lr * p.grad
+                p -= self.lr * p.grad  # type: ignore[operator]
                 p.grad = None
         return loss.item()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from types import ModuleType
 
 from . import chainrule_impl as ours
@@ -166,11 +167,11 @@ def wide(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[R
     n = s.wide_n
     rows = []
     for fused in (True, False):
-        tasks: dict[str, Callable[[], Phases]] = {ours.NAME: lambda f=fused: ours.wide(n, f)}
+        tasks: dict[str, Callable[[], Phases]] = {ours.NAME: partial(ours.wide, n, fused)}
         if mg and not fused:
             tasks[mg.NAME] = lambda: mg.wide(n)
         if torch:
-            tasks[torch.NAME] = lambda f=fused: torch.wide(n, f)
+            tasks[torch.NAME] = partial(torch.wide, n, fused)
         tasks["floor"] = lambda: _floor_wide(n)
         results = round_robin(tasks, s.wide_repeats)
         if mg and fused:
@@ -210,7 +211,7 @@ def memory(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list
     for engine in (ours, mg):
         if engine:
             fresh()
-            held, root = _traced(lambda e=engine: e.build_chain(steps))
+            held, root = _traced(partial(engine.build_chain, steps))
             values[engine.NAME] = held / engine.count_nodes(root)
     if torch:
         values[torch.NAME] = "n/a"

@@ -89,7 +89,6 @@ def test_tiny_run_writes_table_targets_and_json(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from benchmarks.__main__ import main
 
-    pytest.importorskip("sklearn")
     path = tmp_path / "bench.json"
     assert main(["--json", str(path)], settings=TINY) == 0
     out = capsys.readouterr().out
