@@ -33,11 +33,13 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 # backward() adds the same amount again instead of re-propagating old grads.
 #
 # The walk before the sweep marks each node it reaches by setting its _upstream to _REACHED:
-# a float equal to 0.0, so the sweep adds to it as it is, but a distinct object, which an
+# a float equal to zero, so the sweep adds to it as it is, but a distinct object, which an
 # identity test recognizes. That replaces a set of visited nodes (the walk of an mlp_step
-# graph takes a quarter less time, python -m benchmarks: mlp_step) and a zeroing pass. After the
-# sweep _upstream keeps whatever it gathered: nothing reads it until the next walk marks it.
-_REACHED = float("0")
+# graph takes a quarter less time, python -m benchmarks: mlp_step) and a zeroing pass.
+# Outside backward() every _upstream is 0.0 (new nodes start so; the sweep resets each one it
+# reads), never -0.0: so the mark stays distinct even on PyPy, where `is` compares floats by
+# their bits.
+_REACHED = float("-0")
 
 
 def _backpropagate(root: Value, gradient: float) -> None:
@@ -94,6 +96,7 @@ def _sweep(order: list[Value], gradient: float) -> None:
     for node in reversed(order):
         # In reverse topological order every user of node came first: upstream is final.
         upstream = node._upstream
+        node._upstream = 0.0
         node.grad += upstream
         # _edges is (children..., local derivatives...). Binary and unary nodes, most of
         # any graph, unpack directly; n-ary ones (sum, dot, ...) walk their pairs.

@@ -123,7 +123,8 @@ class Value:
     # grows, so one tuple less builds a 300,000-node chain about 30% faster and saves 30
     # bytes a node (python -m benchmarks: chain, memory). An n-ary node (dot) builds it in
     # one step from its operands and its rule's derivatives: (*operands, *local_grads).
-    # _upstream is backward()'s working space: d root / d node, gathered during the sweep.
+    # _upstream is backward()'s working space: d root / d node, gathered during the sweep;
+    # 0.0 at all other times.
     __slots__ = ("data", "grad", "label", "op", "_edges", "_upstream", "__weakref__")
 
     def __init__(self, data: Value | float, label: str = "", op: str = "",
