@@ -63,8 +63,10 @@ def main(argv: Sequence[str] | None = None,
         settings = workloads.QUICK if args.quick else workloads.FULL
 
     notes = [
-        "medians of each engine's CPU time (time.process_time) over the repeats; engines take "
-        "turns within each repeat; a full garbage collection before each measurement",
+        "medians of each engine's CPU time (time.process_time) over the repeats, a full garbage "
+        "collection before each measurement; chain, wide and memory: engines take turns within "
+        "each repeat; mlp_step and digits_epoch: each engine's steps or epochs back to back, "
+        "as in training (mlp_step after one untimed step)",
         "the cyclic garbage collector stays on, as in any program; what the imports left "
         "(torch: about 150,000 objects) is frozen first (gc.freeze) so that no engine's "
         "collections walk it",

@@ -12,7 +12,7 @@ from types import ModuleType
 from . import chainrule_impl as ours
 from . import data, floor
 from .timing import Phases, clock, fresh, timed
-from .workloads import Row, Settings, round_robin, scaled
+from .workloads import Row, Settings, back_to_back, scaled
 
 ALPHA = 1e-4  # the L2 weight of mlp_step's loss
 LR = 0.1  # mlp_step's SGD learning rate
@@ -55,7 +55,7 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
             return {"step": seconds}
         return run
 
-    results = round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
+    results = back_to_back({name: task(name) for name in steppers}, s.mlp_repeats)
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
                      "nn.MLP (one ag.dot node per neuron), the L2 as ag.dot(params, params); "
@@ -87,7 +87,7 @@ def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -
                                                           d.batch_order))}
 
     tasks["floor"] = floor_epoch
-    results = round_robin(tasks, s.digits_repeats)
+    results = back_to_back(tasks, s.digits_repeats, warm_up=False)
     if mg:
         results[mg.NAME] = {"epoch": "n/a"}
     name = f"digits_epoch {len(d.images)} images"

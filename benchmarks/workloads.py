@@ -65,6 +65,26 @@ def round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[st
     return {name: median_phases(results) for name, results in runs.items()}
 
 
+def back_to_back(tasks: dict[str, Callable[[], Phases]], repeats: int,
+                 warm_up: bool = True) -> dict[str, Phases]:
+    """Each engine's median phases over repeats runs in a row, after one untimed run.
+
+    For training steps: consecutive steps on one engine, as in a training loop, in a heap
+    shaped by that engine alone (not by the 400,000 objects micrograd's step just dropped).
+    """
+    results = {}
+    for name, task in tasks.items():
+        if warm_up:
+            fresh()
+            task()
+        runs = []
+        for _ in range(repeats):
+            fresh()
+            runs.append(task())
+        results[name] = median_phases(runs)
+    return results
+
+
 def scaled(values: dict[str, Phases], phase: str, scale: float) -> dict[str, Number]:
     """Each engine's phase times scale (seconds to ms, or to ns per node); errors as they are."""
     out: dict[str, Number] = {}
