@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .graph import topological_order
-
-if TYPE_CHECKING:
-    from .value import Value
+from .value import Value
 
 
 def backward(root: Value, gradient: float = 1.0) -> None:
-    """Add gradient * d root / d n into n.grad for every node n of root's graph.
+    """Add gradient * d root / d n into n.grad for every node n of root's graph; return None.
 
     One walk to put the nodes in topological order, then one sweep from the root
-    down applying the chain rule: child.upstream += local * node.upstream.
+    down applying the chain rule: child.upstream += local * node.upstream. Two calls at
+    once on graphs that share nodes (two threads training one model) must not overlap:
+    the sweep keeps its working sums on the nodes.
 
     >>> from autograd import Value
     >>> x = Value(3.0)
@@ -24,6 +24,8 @@ def backward(root: Value, gradient: float = 1.0) -> None:
     >>> x.grad
     6.0
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward: root must be a Value, got {type(root).__name__}")
     if not isinstance(gradient, numbers.Real) or isinstance(gradient, bool):
         raise TypeError(f"backward: gradient must be a real number, got {type(gradient).__name__}")
     _backpropagate(root, float(gradient))
@@ -32,22 +34,24 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 # Each node gathers this call's d root / d node in _upstream, apart from .grad, so a second
 # backward() adds the same amount again instead of re-propagating old grads.
 #
-# The walk before the sweep marks each node it reaches by setting its _upstream to _REACHED:
-# a float equal to zero, so the sweep adds to it as it is, but a distinct object, which an
-# identity test recognizes. That replaces a set of visited nodes (the walk of an mlp_step
-# graph takes a quarter less time, python -m benchmarks: mlp_step) and a zeroing pass.
-# Outside backward() every _upstream is 0.0 (new nodes start so; the sweep resets each one it
-# reads), never -0.0: so the mark stays distinct even on PyPy, where `is` compares floats by
-# their bits.
-_REACHED = float("-0")
+# The walk before the sweep marks each node it reaches by setting its _upstream to a mark:
+# -0.0, the float that adds to anything without changing it (x + -0.0 == x, to the bit), so
+# the sweep adds to the mark as it is; but an object of its own, which an identity test
+# recognizes. That replaces a set of visited nodes (the walk of an mlp_step graph takes a
+# quarter less time, python -m benchmarks: mlp_step) and a zeroing pass.
+# Each call makes a new mark (float() of a string always builds a new object), so a mark that
+# an interrupted call left on a node is never taken for this call's: on CPython a stale mark
+# cannot make the walk skip a node. Outside backward() every _upstream is 0.0 anyway (new
+# nodes start so; the sweep resets each one it reads; an interrupted call resets them all),
+# never -0.0, which keeps the marks distinct on PyPy too, where `is` compares floats by bits.
 
 
 def _backpropagate(root: Value, gradient: float) -> None:
     try:
         _sweep(_marked_order(root), gradient)
     except BaseException:
-        # Interrupted (KeyboardInterrupt, MemoryError): leave no mark behind, or the next
-        # backward() would take a marked node for one it has already reached.
+        # Interrupted (KeyboardInterrupt, MemoryError): leave no mark and no partial sum
+        # behind. The grads the sweep already added to stay added, as in PyTorch.
         for node in topological_order(root):
             node._upstream = 0.0
         raise
@@ -56,7 +60,7 @@ def _backpropagate(root: Value, gradient: float) -> None:
 def _marked_order(root: Value) -> list[Value]:
     """topological_order(root), built with marks on the nodes instead of a visited set."""
     order: list[Value] = []
-    reached = _REACHED
+    reached = float("-0")
     # Explicit stack, not recursion; a node comes back off the stack under a None marker
     # once all its children are done (as in graph.topological_order).
     stack: list[Value | None] = [root]
@@ -64,30 +68,31 @@ def _marked_order(root: Value) -> list[Value]:
     while stack:
         node = pop()
         if node is None:
-            emit(pop())  # type: ignore[arg-type]
+            emit(pop())  # type: ignore[arg-type]  # under a None marker lies its node
         elif node._upstream is not reached:
             node._upstream = reached
             push(node)
             push(None)
-            # _edges is (children..., local derivatives...). As in the sweep, unary and binary
-            # nodes take their children directly, without a slice: the walk of a chain takes a
-            # third less time (python -m benchmarks: chain, backward).
-            edges = node._edges
+            # Unary and binary nodes take their children directly, without a slice: the walk
+            # of a chain takes a third less time (python -m benchmarks: chain, backward).
+            # Any: _edges is (children..., local derivatives...), Values then floats, a
+            # layout no static type spells position by position.
+            edges: tuple[Any, ...] = node._edges
             n = len(edges)
             if n == 4:
                 a, b, _, _ = edges
-                if a._upstream is not reached:  # type: ignore[union-attr]
-                    push(a)  # type: ignore[arg-type]
-                if b._upstream is not reached:  # type: ignore[union-attr]
-                    push(b)  # type: ignore[arg-type]
+                if a._upstream is not reached:
+                    push(a)
+                if b._upstream is not reached:
+                    push(b)
             elif n == 2:
                 a = edges[0]
-                if a._upstream is not reached:  # type: ignore[union-attr]
-                    push(a)  # type: ignore[arg-type]
+                if a._upstream is not reached:
+                    push(a)
             elif n:
                 for child in edges[:n >> 1]:
-                    if child._upstream is not reached:  # type: ignore[union-attr]
-                        push(child)  # type: ignore[arg-type]
+                    if child._upstream is not reached:
+                        push(child)
     return order
 
 
@@ -98,21 +103,21 @@ def _sweep(order: list[Value], gradient: float) -> None:
         upstream = node._upstream
         node._upstream = 0.0
         node.grad += upstream
-        # _edges is (children..., local derivatives...). Binary and unary nodes, most of
-        # any graph, unpack directly; n-ary ones (sum, dot, ...) walk their pairs.
-        edges = node._edges
+        # Binary and unary nodes, most of any graph, unpack directly; n-ary ones (sum, dot,
+        # ...) walk their pairs. Any: as in _marked_order.
+        edges: tuple[Any, ...] = node._edges
         n = len(edges)
         if n == 4:
             a, b, local_a, local_b = edges
-            a._upstream += local_a * upstream  # type: ignore[union-attr]
-            b._upstream += local_b * upstream  # type: ignore[union-attr]
+            a._upstream += local_a * upstream
+            b._upstream += local_b * upstream
         elif n == 2:
             a, local_a = edges
-            a._upstream += local_a * upstream  # type: ignore[union-attr]
+            a._upstream += local_a * upstream
         elif n:
             # zip stops with the locals, pairing each with its child: one slice, not two.
             for local, child in zip(edges[n >> 1:], edges):
-                child._upstream += local * upstream  # type: ignore[union-attr]
+                child._upstream += local * upstream
 
 
 def grad(output: Value, inputs: Sequence[Value]) -> list[float]:
@@ -125,6 +130,12 @@ def grad(output: Value, inputs: Sequence[Value]) -> list[float]:
     >>> grad(x * y, [x, y]), x.grad
     ([5.0, 2.0], 0.0)
     """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    inputs = list(inputs)
+    for i, node in enumerate(inputs):
+        if not isinstance(node, Value):
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(node).__name__}")
     order = topological_order(output)
     saved = [node.grad for node in order]
     in_graph = set(order)

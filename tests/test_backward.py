@@ -142,3 +142,90 @@ def test_grad_of_output_with_respect_to_itself_is_one() -> None:
     x = Value(2.0)
     y = x.exp()
     assert grad(y, [y]) == [1.0]
+
+
+# ---- the walk's marks (backward.py): never left behind, never mistaken ------------------------
+
+_backward_module = importlib.import_module("autograd.backward")
+
+
+def _upstreams_are_clean(root: Value) -> bool:
+    """Outside backward() every node's working sum is +0.0 (not the walk's -0.0 mark)."""
+    return all(n._upstream == 0.0 and math.copysign(1.0, n._upstream) == 1.0
+               for n in topological_order(root))
+
+
+@pytest.mark.parametrize("g", [-0.0, 0.0, -2.0])
+def test_zero_or_negative_seed_leaves_no_mark_and_the_next_call_is_right(g: float) -> None:
+    *_, e = _net()
+    e.backward(gradient=g)
+    assert _upstreams_are_clean(e)
+    after_seed = {n: n.grad for n in topological_order(e)}
+    *_, fresh = _net()
+    fresh.backward()
+    e.backward()
+    for n, m in zip(topological_order(e), topological_order(fresh)):
+        assert n.grad == pytest.approx(after_seed[n] + m.grad, rel=1e-15)
+
+
+def test_a_mark_left_by_an_earlier_walk_does_not_make_the_next_one_skip_nodes() -> None:
+    # What an interrupted call could leave if its clean-up were itself interrupted: every node
+    # marked. A fresh mark per call means the next backward() still reaches all of them.
+    *_, e = _net()
+    _backward_module._marked_order(e)
+    e.backward()
+    *_, expected = _net()
+    expected.backward()
+    assert [n.grad for n in topological_order(e)] == [
+        n.grad for n in topological_order(expected)]
+    assert _upstreams_are_clean(e)
+
+
+def test_interrupt_after_the_walk_leaves_no_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    *_, e = _net()
+
+    def interrupted(order: list[Value], gradient: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_backward_module, "_sweep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        e.backward()
+    assert _upstreams_are_clean(e)
+    assert all(n.grad == 0.0 for n in topological_order(e))
+
+
+class _InterruptingLocal(float):
+    """A local derivative whose product raises KeyboardInterrupt, as Ctrl-C mid-sweep would."""
+
+    def __mul__(self, other: object) -> float:
+        raise KeyboardInterrupt
+
+
+def test_interrupt_mid_sweep_leaves_no_partial_sums_and_the_next_call_is_right() -> None:
+    x = Value(2.0)
+    y = x * x
+    z = y.exp()
+    top = z + y
+    z._edges = (y, _InterruptingLocal(1.0))  # reached after top's edges are swept
+    with pytest.raises(KeyboardInterrupt):
+        top.backward()
+    assert top.grad == 1.0  # what the sweep added before the interrupt stays
+    assert _upstreams_are_clean(top)
+    z._edges = (y, math.exp(4.0))
+    top.grad = 0.0
+    top.backward()
+    assert x.grad == pytest.approx((math.exp(4.0) + 1.0) * 4.0, rel=1e-15)
+
+
+def test_backward_of_a_non_value_raises_type_error() -> None:
+    with pytest.raises(TypeError, match="backward: root must be a Value, got float"):
+        _backward_module.backward(3.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("output", "inputs", "message"), [
+    (2.0, [], "grad: output must be a Value, got float"),
+    (Value(1.0), [Value(1.0), 1.0], r"grad: inputs\[1\] must be a Value, got float"),
+])
+def test_grad_rejects_non_values(output: object, inputs: list[object], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        grad(output, inputs)  # type: ignore[arg-type]
