@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from . import ops
 from .mode import _mode
-from .value import Number, Value, _node, _to_float
+from .value import Operand, Value, _node, _to_float
 
-Operand = Value | Number
 T = TypeVar("T")
 # Where the Values are among operands: all of them (None), the first k (int), or a mask.
 Selection = list[bool] | int | None
@@ -59,8 +58,9 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
         if k == n:
             data, local_grads = ops.dot(xs, ys)  # a's derivatives (ys), then b's (xs)
             return _node(data, "dot", (*a, *b, *local_grads))
-        if k == n - 1 and type(b[k]) is float:  # one float after b's Values: a bias's 1.0
-            ys.append(b[k])  # type: ignore[arg-type]
+        last = b[-1]  # n >= 1 here: an empty b took the branch above
+        if k == n - 1 and type(last) is float:  # one float after b's Values: a bias's 1.0
+            ys.append(last)
             constants_last = True
         else:
             constants_last = _constants_after(b, k, ys, "dot")
@@ -93,7 +93,7 @@ def log_softmax(values: Iterable[Operand]) -> list[Value]:
 
 def _floats(operands: Sequence[Operand], op: str,
             floats: list[float] | None = None) -> tuple[list[float], Selection]:
-    """Each operand's number, and where the Values (the children to be) are among operands.
+    """Return each operand's number, and where the Values (children to be) are among operands.
 
     floats, when given, is [v.data for v in operands if type(v) is Value], already computed.
     """
@@ -104,15 +104,18 @@ def _floats(operands: Sequence[Operand], op: str,
         return floats, None
     if _constants_after(operands, k, floats, op):
         return floats, k
+    # Values and numbers interleaved: the rare case, taken one operand at a time.
     is_value = [isinstance(v, Value) for v in operands]
-    return [v.data if keep else v if type(v) is float else _to_float(v, op)  # type: ignore
-            for v, keep in zip(operands, is_value)], is_value
+    return [v.data if isinstance(v, Value) else _to_float(v, op) for v in operands], is_value
 
 
 def _constants_after(operands: Sequence[Operand], k: int, floats: list[float], op: str) -> bool:
-    """True if no Value follows the first k operands, whose numbers are floats: then those
-    numbers are appended to floats. Values then numbers is a neuron's [*x, 1.0], the constant
-    1.0 being its bias's input."""
+    """Return True if no Value follows the first k operands, and then append the numbers after
+    them to floats (which holds the first k operands' data).
+
+    Values then numbers is a neuron's [*x, 1.0], the constant 1.0 being its bias's input.
+    TypeError for an operand that is not a real number.
+    """
     rest = operands[k:]
     for v in rest:
         if type(v) is not float:
@@ -120,7 +123,7 @@ def _constants_after(operands: Sequence[Operand], k: int, floats: list[float], o
                 return False
             break
     else:
-        floats += rest  # type: ignore[arg-type]
+        floats += cast("Sequence[float]", rest)  # every one checked: type float
         return True
     for v in rest:  # numbers of other types: checked and converted one by one
         if isinstance(v, Value):
@@ -130,17 +133,17 @@ def _constants_after(operands: Sequence[Operand], k: int, floats: list[float], o
 
 
 def _children(items: Sequence[T], where: Selection) -> Iterable[T]:
-    """The items at the Values' positions: all (None), the first k (an int), or by mask."""
+    """Return the items at the Values' positions: all (None), the first k (an int), or by mask."""
     if where is None:
         return items
-    if type(where) is int:
+    if isinstance(where, int):
         return items[:where]
-    return compress(items, where)  # type: ignore[arg-type]
+    return compress(items, where)
 
 
 def _make(data: float, operands: Sequence[Operand], is_value: Selection,
           local_grads: Sequence[float], op: str) -> Value:
-    """One node whose children are the Values among operands, with their local derivatives."""
+    """Return one node whose children are the Values among operands, with their derivatives."""
     if not _mode.enabled:
         return Value(data)
     # Numbers are constants folded into the node: they and their derivatives are dropped.
@@ -150,6 +153,7 @@ def _make(data: float, operands: Sequence[Operand], is_value: Selection,
 
 def _reduce(operands: list[Operand], rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],
             op: str) -> Value:
+    """Return the node of a rule with one output over all operands (sum, mean, logsumexp)."""
     floats, is_value = _floats(operands, op)
     data, local_grads = rule(floats)
     return _make(data, operands, is_value, local_grads, op)
@@ -158,6 +162,7 @@ def _reduce(operands: list[Operand], rule: Callable[[list[float]], tuple[float, 
 def _vector(operands: list[Operand],
             rule: Callable[[list[float]], list[tuple[float, tuple[float, ...]]]],
             op: str) -> list[Value]:
+    """Return one node per output of a rule with one output per operand (softmax)."""
     if not operands:
         raise ValueError(f"{op}: needs at least one value, got an empty sequence")
     floats, is_value = _floats(operands, op)

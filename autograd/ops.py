@@ -102,7 +102,7 @@ def cos(x: float) -> tuple[float, Local1]:
 
 def power(x: float, n: float) -> tuple[float, Local1]:
     """x**n for a constant exponent n; d/dx = n x**(n-1)."""
-    return _pow(x, n)[0], (_power_local(x, n),)
+    return _pow(x, n), (_power_local(x, n),)
 
 
 # ---- binary rules -------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def pow(a: float, b: float) -> tuple[float, Local2]:  # noqa: A001 - named after
     d/db is defined for a > 0; it is 0 at a = 0 (the limit from above) and NaN for
     a < 0, where ln(a) does not exist (as PyTorch gives).
     """
-    y, _ = _pow(a, b)
+    y = _pow(a, b)
     if a > 0.0:
         d_b = y * math.log(a)
     elif a == 0.0:
@@ -148,26 +148,28 @@ def pow(a: float, b: float) -> tuple[float, Local2]:  # noqa: A001 - named after
     return y, (_power_local(a, b), d_b)
 
 
-def _pow(a: float, b: float) -> tuple[float, None]:
-    """a**b as a real number, or a clear error where it is not one."""
+def _pow(a: float, b: float) -> float:
+    """Return a**b as a real number, or raise a clear error where it is not one."""
     if a == 0.0 and b < 0.0:
         raise ZeroDivisionError(f"**: 0.0 cannot be raised to a negative power ({b!r})")
     if a < 0.0 and not float(b).is_integer():
         raise ValueError(f"**: negative base {a!r} needs an integer exponent, got {b!r}")
     try:
-        return float(a**b), None
+        return float(a**b)
     except OverflowError:
         raise OverflowError(f"**: result too large for a float ({a!r} ** {b!r})") from None
 
 
 def _power_local(x: float, n: float) -> float:
-    """n x**(n-1): +-inf where x = 0 and n < 1 (the slope is vertical there)."""
+    """Return n x**(n-1); +inf at x = 0 for 0 < n < 1, where the slope is vertical."""
     if n == 0.0:
         return 0.0
     if x == 0.0 and n < 1.0:
         return math.inf
     try:
-        return n * x ** (n - 1.0)
+        # A float, never complex: a negative x comes with an integer n (_pow checked it).
+        slope: float = n * x ** (n - 1.0)
+        return slope
     except OverflowError:
         return math.copysign(math.inf, n)
 

@@ -302,3 +302,76 @@ def dags(draw: st.DrawFn, max_leaves: int = 4, max_steps: int = 10) -> Dag:
 def tame(nodes: Sequence[Value], limit: float = 1e3) -> bool:
     """True if no node is huge: finite differences lose all precision on huge values."""
     return all(abs(n.data) <= limit for n in nodes)
+
+
+# ---- operands for dot: Values, a Value subclass, and numbers of every real type -------------
+
+try:
+    import numpy
+except ImportError:  # then no NumPy scalars among the operands
+    numpy = None
+
+
+class SubValue(Value):
+    """A Value subclass: the engine must take it wherever it takes a Value."""
+
+
+# How to make a constant operand of each real type from a drawn number.
+NUMBER_TYPES: dict[str, Callable[[float], object]] = {
+    "float": float, "int": int, "bool": bool,
+    **({"float64": numpy.float64, "int64": numpy.int64} if numpy is not None else {}),
+}
+
+OperandSpec = tuple[str, float]  # ("leaf", index into the leaves) or (a number type, number)
+
+
+@dataclass(frozen=True)
+class DotCase:
+    """Leaves (data, made as a SubValue?) and the two operand lists of one dot call."""
+
+    leaves: list[tuple[float, bool]]
+    a: list[OperandSpec]
+    b: list[OperandSpec]
+
+    def make_leaves(self) -> list[Value]:
+        return [SubValue(x) if sub else Value(x) for x, sub in self.leaves]
+
+    def build(self, leaves: Sequence[Value]) -> tuple[list[object], list[object]]:
+        """The operands of a and of b, with these leaves where the specs name a leaf."""
+        def make(spec: OperandSpec) -> object:
+            kind, x = spec
+            return leaves[int(x)] if kind == "leaf" else NUMBER_TYPES[kind](x)
+        return [make(s) for s in self.a], [make(s) for s in self.b]
+
+    def numbers(self, specs: Sequence[OperandSpec]) -> list[float]:
+        """The number each operand stands for: a leaf's data, or the constant as a float."""
+        return [self.leaves[int(x)][0] if kind == "leaf" else float(NUMBER_TYPES[kind](x))
+                for kind, x in specs]
+
+
+@st.composite
+def dot_cases(draw: st.DrawFn, max_len: int = 6) -> DotCase:
+    """Random dot calls: operands mixed at random (SubValues among them), or a neuron's Values
+    then numbers, or all Values (dot's fast paths); leaves reused on both sides and within one."""
+    shape = draw(st.sampled_from(["mixed", "values then numbers", "all values"]))
+    subs = st.booleans() if shape == "mixed" else st.just(False)
+    leaves = draw(st.lists(st.tuples(st.floats(-3.0, 3.0), subs), min_size=1, max_size=4))
+    leaf = st.integers(0, len(leaves) - 1).map(lambda i: ("leaf", float(i)))
+    # Mostly floats, as a neuron's 1.0 is; the other types take dot's general path.
+    kinds = ["float"] * len(NUMBER_TYPES) + sorted(NUMBER_TYPES)
+    constant = st.sampled_from(kinds).flatmap(
+        lambda kind: st.tuples(st.just(kind), st.integers(-5, 5).map(float) if kind != "float"
+                               else st.floats(-5.0, 5.0)))
+    n = draw(st.integers(0, max_len))
+    if shape == "mixed":
+        a = draw(st.lists(leaf | constant, min_size=n, max_size=n))
+        b = draw(st.lists(leaf | constant, min_size=n, max_size=n))
+    else:
+        k = n if shape == "all values" else draw(st.integers(0, n))
+        a = draw(st.lists(leaf, min_size=n, max_size=n))
+        # Distinct numbers, so that any mix-up of their order changes the result.
+        b = (draw(st.lists(leaf, min_size=k, max_size=k))
+             + draw(st.lists(constant, min_size=n - k, max_size=n - k, unique_by=lambda c: c[1])))
+        if draw(st.sampled_from([False, False, True])):  # numbers in a: the general path
+            a, b = b, a
+    return DotCase(leaves, a, b)

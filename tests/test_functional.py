@@ -8,13 +8,15 @@ from __future__ import annotations
 import doctest
 import importlib
 import math
+from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from strategies import DotCase, dot_cases
 
 import autograd as ag
-from autograd import Value, no_grad, topological_order
+from autograd import Value, gradcheck, no_grad, topological_order
 
 
 def test_docstring_examples_pass() -> None:
@@ -148,3 +150,84 @@ def test_log_softmax_is_log_of_softmax_and_never_positive(xs: list[float]) -> No
         assert log_p.data <= 1e-15
         if p.data > 1e-300:
             assert log_p.data == pytest.approx(math.log(p.data), rel=1e-9, abs=1e-12)
+
+
+# ---- dot on any mix of operands (its fast paths and its general one) ------------------------
+
+
+# One example per path through dot, always run, whatever Hypothesis draws besides.
+DOT_PATHS = [
+    DotCase([(0.5, False), (-2.0, False)], [("leaf", 0), ("leaf", 1)], [("leaf", 1), ("leaf", 0)]),
+    DotCase([(0.5, False), (-2.0, False), (3.0, False)], [("leaf", 0), ("leaf", 1), ("leaf", 2)],
+            [("leaf", 1), ("leaf", 0), ("float", 1.0)]),  # a neuron's [*x, 1.0]
+    DotCase([(0.5, False), (-2.0, False), (3.0, False)], [("leaf", 0), ("leaf", 1), ("leaf", 2)],
+            [("leaf", 1), ("float", 4.0), ("float", -1.5)]),  # several trailing floats
+    DotCase([(0.5, False), (-2.0, False), (3.0, False)], [("leaf", 0), ("leaf", 1), ("leaf", 2)],
+            [("leaf", 1), ("int", 4.0), ("bool", 1.0)]),  # trailing numbers of other types
+    DotCase([(0.5, False), (-2.0, True)], [("leaf", 0), ("leaf", 1)],
+            [("leaf", 1), ("float", 2.0)]),  # a Value subclass: the general path
+    DotCase([(0.5, False), (-2.0, False)], [("float", 4.0), ("leaf", 1), ("int", 3.0)],
+            [("leaf", 0), ("float", 2.0), ("leaf", 1)]),  # interleaved: by mask
+]
+
+
+def _with_dot_paths(test: Callable[[DotCase], None]) -> Callable[[DotCase], None]:
+    for case in DOT_PATHS:
+        test = example(case)(test)
+    return test
+
+
+@_with_dot_paths
+@settings(max_examples=200)  # a few ms each; the fast paths need their share of examples
+@given(dot_cases())
+def test_dot_of_any_operand_mix_matches_a_plain_reference(case: DotCase) -> None:
+    leaves = case.make_leaves()
+    a, b = case.build(leaves)
+    out = ag.dot(a, b)  # type: ignore[arg-type]
+    xs, ys = case.numbers(case.a), case.numbers(case.b)
+    assert out.data == math.fsum(x * y for x, y in zip(xs, ys))
+    assert out.children == tuple(v for v in [*a, *b] if isinstance(v, Value))
+    assert out.op == ("dot" if out.children else "")
+    assert all(type(d) is float for d in out.local_grads)
+    out.backward()
+    expected = [0.0] * len(leaves)
+    for (kind_a, i), (kind_b, j), x, y in zip(case.a, case.b, xs, ys):
+        if kind_a == "leaf":
+            expected[int(i)] += y
+        if kind_b == "leaf":
+            expected[int(j)] += x
+    assert [leaf.grad for leaf in leaves] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    with no_grad():
+        quiet = ag.dot(a, b)  # type: ignore[arg-type]
+    assert (quiet.data, quiet.children, quiet.op) == (out.data, (), "")
+
+
+@_with_dot_paths
+@given(dot_cases())
+def test_dot_of_any_operand_mix_passes_gradcheck(case: DotCase) -> None:
+    assert gradcheck(lambda v: ag.dot(*case.build(v)),  # type: ignore[arg-type]
+                     [x for x, _ in case.leaves])
+
+
+def test_dot_of_empty_lists_is_a_zero_leaf() -> None:
+    out = ag.dot([], [])
+    assert (out.data, out.children, out.op) == (0.0, (), "")
+
+
+def test_dot_of_a_neuron_takes_its_trailing_constant_without_a_child() -> None:
+    w = [Value(0.5), Value(-1.0), Value(2.0)]  # two weights and a bias
+    x = [Value(3.0), Value(4.0)]
+    out = ag.dot(w, [*x, 1.0])
+    out.backward()
+    assert out.data == 0.5 * 3.0 - 4.0 + 2.0
+    assert out.children == (*w, *x)
+    assert [v.grad for v in w] == [3.0, 4.0, 1.0] and [v.grad for v in x] == [0.5, -1.0]
+
+
+@pytest.mark.parametrize("numbers", [[1, 2.5], [True, 3], []])
+def test_n_ary_ops_over_numbers_only_return_a_leaf(numbers: list[float]) -> None:
+    outs = [ag.sum(numbers), ag.dot(numbers, numbers)]
+    if numbers:
+        outs += [ag.mean(numbers), ag.logsumexp(numbers), *ag.softmax(numbers),
+                 *ag.log_softmax(numbers)]
+    assert all(out.children == () and out.op == "" for out in outs)

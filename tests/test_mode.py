@@ -7,6 +7,7 @@ import importlib
 import threading
 
 import pytest
+from strategies import CASES, OpCase
 
 from autograd import Value, is_grad_enabled, no_grad
 
@@ -30,6 +31,20 @@ def test_operations_inside_no_grad_return_leaves() -> None:
     assert is_grad_enabled()
     assert [o.data for o in outs][:3] == [6.0, 4.0, -2.0]
     assert all(o.children == () and o.op == "" for o in outs)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_every_op_of_the_table_returns_a_leaf_with_the_same_data_in_no_grad(case: OpCase) -> None:
+    # Every path that makes a node: _unary's and _binary's methods (numbers on either side),
+    # _apply1 (x ** number, leaky_relu) and the n-ary ops through _node and _make.
+    point = case.points()[1]
+    leaves = [Value(x) for x in point]
+    recorded = case.call(leaves)
+    with no_grad():
+        out = case.call(leaves)
+    assert out.children == () and out.op == "" and out.local_grads == ()
+    assert out.data == recorded.data
+    assert recorded.children != ()
 
 
 def test_no_grad_as_decorator() -> None:
@@ -126,3 +141,36 @@ def test_new_thread_records_even_when_the_starting_thread_is_in_no_grad() -> Non
         t.start()
         t.join(timeout=10)
     assert seen == [True]
+
+
+def test_no_grad_as_decorator_without_parentheses() -> None:
+    @no_grad
+    def square(v: Value) -> Value:
+        assert not is_grad_enabled()
+        return v * v
+
+    y = square(Value(3.0))
+    assert y.data == 9.0 and y.children == () and y.op == ""
+    assert square.__name__ == "square"
+    assert is_grad_enabled()
+    assert (Value(3.0) * 2).op == "*"  # decorating did not switch recording off
+
+
+def test_no_grad_rejects_an_argument_that_is_not_a_function() -> None:
+    with pytest.raises(TypeError, match="no_grad takes no argument.*got bool"):
+        no_grad(True)  # type: ignore[call-overload]
+    assert is_grad_enabled()
+
+
+def test_no_grad_refuses_to_decorate_a_generator_function() -> None:
+    # Its body would run after the decorated call returned, recording after all.
+    def numbers():  # type: ignore[no-untyped-def]
+        yield Value(1.0) * 2
+
+    async def later() -> Value:
+        return Value(1.0) * 2
+
+    for func in (numbers, later):
+        for decorate in (no_grad, no_grad()):
+            with pytest.raises(TypeError, match=f"cannot decorate .*{func.__name__}.*with no_grad"):
+                decorate(func)  # type: ignore[operator]

@@ -196,3 +196,93 @@ def test_bad_input_raises_and_leaves_graph_and_grads_unchanged(
         make(x, y)
     assert _snapshot(y) == before
     assert x.grad != 0.0 and y.grad == 1.0
+
+
+# ---- hand-made nodes: checked when made, so backward() never meets a bad edge -----------------
+
+
+@pytest.mark.parametrize(("children", "local_grads", "error", "message"), [
+    ((1.0,), (1.0,), TypeError, "children must be Values, got float"),
+    ((None,), (1.0,), TypeError, "children must be Values, got NoneType"),
+    ((Value(1.0),), ("a",), TypeError, "local derivative needs a real number, got str"),
+    ((Value(1.0),), (), ValueError, "1 children but 0 local derivatives"),
+])
+def test_hand_made_node_checks_its_children_and_derivatives(
+        children: tuple[object, ...], local_grads: tuple[object, ...],
+        error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        Value(1.0, op="f", children=children, local_grads=local_grads)  # type: ignore[arg-type]
+
+
+def test_hand_made_node_takes_any_sequences_and_stores_floats() -> None:
+    x = Value(2.0)
+    y = Value(4.0, op="square", children=[x], local_grads=[4])
+    assert y.children == (x,) and y.local_grads == (4.0,)
+    assert type(y.local_grads[0]) is float
+    y.backward()
+    assert x.grad == 4.0
+
+
+# ---- operands of every kind, on either side ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("make", "op", "data"), [
+    (lambda x: 10 + x, "+", 12.0), (lambda x: 10 - x, "-", 8.0), (lambda x: 10 * x, "*", 20.0),
+    (lambda x: 10 / x, "/", 5.0), (lambda x: 10 ** x, "**", 100.0),
+])
+def test_every_reflected_operator_puts_the_number_first(make: Callable[[Value], Value],
+                                                        op: str, data: float) -> None:
+    x = Value(2.0)
+    out = make(x)
+    constant, child = out.children
+    assert (out.op, out.data) == (op, data)
+    assert child is x and constant.data == 10.0 and constant.children == ()
+
+
+def test_numpy_scalars_work_on_either_side() -> None:
+    np = pytest.importorskip("numpy")
+    x = Value(2.0)
+    for scalar in (np.float64(3.0), np.float32(3.0), np.int64(3)):
+        outs = [x + scalar, scalar + x, x * scalar, scalar * x, scalar - x, scalar / x,
+                x ** scalar, scalar ** x]
+        assert all(type(out) is Value for out in outs), scalar
+        assert [out.data for out in outs] == [5.0, 5.0, 6.0, 6.0, 1.0, 1.5, 8.0, 9.0]
+        assert scalar > x and not (scalar < x)
+    total = np.float64(3.0) * x
+    total.backward()
+    assert x.grad == 3.0
+
+
+def test_value_subclass_operands_are_children_like_any_value() -> None:
+    class Named(Value):
+        pass
+
+    x, w = Value(2.0), Named(3.0)
+    out = x * w + w
+    out.backward()
+    assert out.children[1] is w and (x.grad, w.grad) == (3.0, 3.0)
+
+
+@pytest.mark.parametrize("exponent", [2, 2.0, True, Fraction(1, 2)])
+def test_number_exponent_of_any_real_type_is_part_of_the_op(exponent: object) -> None:
+    x = Value(4.0)
+    out = x ** exponent  # type: ignore[operator]
+    n = float(exponent)  # type: ignore[arg-type]
+    out.backward()
+    assert out.children == (x,) and out.op == f"**{n:g}"
+    assert out.data == 4.0 ** n and x.grad == n * 4.0 ** (n - 1)
+
+
+def test_value_exponent_is_a_child_with_its_own_gradient() -> None:
+    x, n = Value(4.0), Value(0.5)
+    out = x ** n
+    out.backward()
+    assert out.children == (x, n) and out.op == "**"
+    assert (out.data, x.grad) == (2.0, 0.25)
+    assert n.grad == pytest.approx(2.0 * math.log(4.0), rel=1e-15)
+
+
+def test_same_value_as_base_and_exponent_gets_both_derivatives() -> None:
+    x = Value(2.0)
+    (x ** x).backward()
+    assert x.grad == pytest.approx(4.0 * (1.0 + math.log(2.0)), rel=1e-15)
