@@ -42,6 +42,8 @@ def logsumexp(values: Iterable[Operand]) -> Value:
 def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     """Return a1 b1 + ... + an bn as one node (a neuron's weighted sum).
 
+    ValueError when a and b differ in length; a Value may appear in both.
+
     >>> from autograd import Value
     >>> dot([Value(1.0), Value(2.0)], [3.0, 4.0]).data
     11.0
@@ -86,9 +88,9 @@ def log_softmax(values: Iterable[Operand]) -> list[Value]:
 
 
 # ---- plumbing: operands -> floats -> rule -> node ---------------------------------------
-# A neuron calls dot on lists of 20 to 100 operands for every sample, so the common case, all
-# operands Values, takes one list comprehension in and one tuple display out
-# (python -m benchmarks: mlp_step, digits_epoch).
+# A loss calls these on a batch's worth of Values, so the common case, all operands Values,
+# takes one list comprehension in and one tuple display out (python -m benchmarks: mlp_step,
+# digits_epoch). dot has its own copy of that case, inline, for a neuron's [*x, 1.0].
 
 
 def _floats(operands: Sequence[Operand], op: str,

@@ -23,6 +23,8 @@ def gradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float], eps: 
     >>> gradcheck(lambda v: (v[0] * v[1]).tanh(), [0.3, -0.8])
     True
     """
+    if not eps > 0.0:  # also catches NaN
+        raise ValueError(f"gradcheck: eps must be > 0, got {eps!r}")
     point = [_to_float(x, "gradcheck input") for x in inputs]
     leaves = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
     out = _call(fn, leaves)
@@ -48,6 +50,7 @@ def gradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float], eps: 
 
 
 def _call(fn: Callable[[list[Value]], Value], args: list[Value]) -> Value:
+    """Return fn(args), checked to be a Value."""
     out = fn(args)
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck: fn must return a Value, got {type(out).__name__}")
@@ -56,6 +59,7 @@ def _call(fn: Callable[[list[Value]], Value], args: list[Value]) -> Value:
 
 def _evaluate(fn: Callable[[list[Value]], Value], point: list[float], i: int,
               step: float) -> float:
+    """Return fn's data at point with input i moved by step, recording no graph."""
     shifted = list(point)
     shifted[i] += step
     with no_grad():

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from .value import Value
+from .value import Value
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -16,6 +15,8 @@ def topological_order(root: Value) -> list[Value]:
     >>> [n.label or n.op for n in topological_order(x * 2 + x)]
     ['x', '', '*', '+']
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"topological_order: root must be a Value, got {type(root).__name__}")
     order: list[Value] = []
     visited: set[Value] = set()
     # Explicit stack, not recursion: a graph can be a million nodes deep. A node is
@@ -26,18 +27,20 @@ def topological_order(root: Value) -> list[Value]:
     while stack:
         node = pop()
         if node is None:
-            emit(pop())  # type: ignore[arg-type]
+            emit(pop())  # type: ignore[arg-type]  # under a None marker lies its node
         elif node not in visited:
             visit(node)
             push(node)
             push(None)
-            edges = node._edges  # the children, then as many local derivatives
+            # The children, then as many local derivatives (Any: Values then floats, a
+            # layout no static type spells position by position).
+            edges: tuple[Any, ...] = node._edges
             for child in edges[:len(edges) >> 1]:
                 if child not in visited:
-                    push(child)  # type: ignore[arg-type]
+                    push(child)
     return order
 
 
 def leaves(root: Value) -> list[Value]:
-    """Return the nodes of root's graph that no operation made (inputs and parameters)."""
+    """Return the nodes of root's graph without children: inputs, parameters and constants."""
     return [node for node in topological_order(root) if not node._edges]

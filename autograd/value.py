@@ -14,11 +14,11 @@ UnaryRule = Callable[[float], tuple[float, tuple[float]]]
 BinaryRule = Callable[[float, float], tuple[float, tuple[float, float]]]
 
 
-# ---- making nodes: the only place that turns a rule into a node --------------------------
-# _node's steps are written out a second and a third time, inline, in the methods that
-# _unary and _binary build: those ops are most of any graph, and one call less per op is
-# about 40 of the 600 ns per node of the chain's forward pass (python -m benchmarks: chain).
-# A change to how a node is made goes into all three.
+# ---- making nodes ------------------------------------------------------------------------
+# _node makes the node of every op. Its steps are written out again, inline, in the two
+# methods that _unary and _binary build, on purpose: those ops are most of any graph, and one
+# call less per op saves about 40 of the 600 ns per node of the chain's forward pass
+# (python -m benchmarks: chain). A change to how a node is made goes into all three places.
 
 _new = object.__new__
 
@@ -48,7 +48,7 @@ def _unary(rule: UnaryRule, op: str, doc: str) -> Callable[[Value], Value]:
     """Return the method applying rule to self: a node with self as its one child."""
     def method(self: Value) -> Value:
         data, (local,) = rule(self.data)
-        # _node's steps, inline (see above _node).
+        # _node's steps, written out: see the note above _node.
         node = _new(Value)
         node.data = data
         node.grad = 0.0
@@ -85,7 +85,7 @@ def _binary(rule: BinaryRule, op: str,
         else:
             a, b = self, operand
         data, (local_a, local_b) = rule(a.data, b.data)
-        # _node's steps, inline (see above _node).
+        # _node's steps, written out: see the note above _node.
         node = _new(Value)
         node.data = data
         node.grad = 0.0

@@ -93,3 +93,14 @@ def test_fn_must_return_a_value(result: object) -> None:
 def test_gradcheck_leaves_grad_mode_on() -> None:
     gradcheck(lambda v: v[0] * v[0], [2.0])
     assert ag.is_grad_enabled()
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-6, math.nan])
+def test_eps_must_be_positive(eps: float) -> None:
+    with pytest.raises(ValueError, match="gradcheck: eps must be > 0"):
+        gradcheck(lambda v: v[0] * v[0], [2.0], eps=eps)
+
+
+def test_inputs_must_be_real_numbers() -> None:
+    with pytest.raises(TypeError, match="gradcheck input needs a real number, got str"):
+        gradcheck(lambda v: v[0] * v[0], ["2.0"])  # type: ignore[list-item]

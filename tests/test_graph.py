@@ -5,6 +5,8 @@ from __future__ import annotations
 import doctest
 import importlib
 
+import pytest
+
 from autograd import Value, leaves, topological_order
 
 
@@ -66,3 +68,8 @@ def test_leaves_are_the_nodes_no_op_made() -> None:
     assert len(found) == 3 and w in found and x in found
     assert [c.data for c in constants] == [1.0]  # the number 1.0 became a leaf too
     assert all(node.children == () for node in found)
+
+
+def test_order_of_a_non_value_raises_type_error() -> None:
+    with pytest.raises(TypeError, match="topological_order: root must be a Value, got float"):
+        topological_order(1.0)  # type: ignore[arg-type]
