@@ -120,3 +120,17 @@ def test_softmax_outputs_sum_to_one_and_their_gradients_to_zero(xs: list[float])
     assert math.fsum(o.data for o in outs) == pytest.approx(1.0, abs=1e-12)
     ag.sum(outs).backward()  # the sum is constant, so no input can move it
     assert all(abs(v.grad) <= 1e-12 for v in values)
+
+
+@given(dags(), st.sampled_from([1.0, -1.0, 0.0, -0.0]))
+def test_backward_leaves_every_working_sum_at_plus_zero(dag: Dag, g: float) -> None:
+    # backward() keeps its sums on the nodes and marks them as it walks (with -0.0): after it,
+    # every node is back to +0.0, so the next call starts clean and adds the same again.
+    _, nodes = _build(dag)
+    root = nodes[-1]
+    root.backward(gradient=g)
+    assert all(n._upstream == 0.0 and math.copysign(1.0, n._upstream) == 1.0
+               for n in topological_order(root))
+    first = [n.grad for n in topological_order(root)]
+    root.backward(gradient=g)
+    assert [n.grad for n in topological_order(root)] == [2 * x for x in first]
