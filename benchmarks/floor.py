@@ -42,7 +42,7 @@ def chain_backward(x0: float, a: float, outputs: list[float]) -> tuple[float, fl
 
 def dot_forward(xs: Sequence[float], ys: Sequence[float]) -> float:
     """x1 y1 + ... + xn yn."""
-    return sum(map(mul, xs, ys))
+    return float(sum(map(mul, xs, ys)))
 
 
 def dot_backward(xs: Sequence[float], ys: Sequence[float],

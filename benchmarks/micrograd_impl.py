@@ -83,7 +83,7 @@ class MoonsStep:
         total.backward()
         for p in self.model.parameters():
             p.data -= self.lr * p.grad
-        return total.data
+        return float(total.data)
 
 
 def build_chain(steps: int) -> Value:

@@ -106,23 +106,12 @@ def _sum_phases(phases: Phases) -> float | str:
 def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
     """ns per node (3 nodes a step) forward, backward and both, on a deep and a short chain."""
     steps = s.chain_steps
-    tasks: dict[str, Callable[[], Phases]] = {ours.NAME: lambda: ours.chain(steps)}
-    if mg:
-        tasks[mg.NAME] = lambda: mg.chain(steps)
-    if torch:
-        tasks[torch.NAME] = lambda: torch.chain(steps)
-    tasks["floor"] = lambda: _floor_chain(steps)
-    deep = round_robin(tasks, s.chain_repeats)
+    deep = round_robin(_chain_tasks(steps, mg, torch), s.chain_repeats)
 
     # The short chain: micrograd's recursive backward fits, so every engine runs both phases.
     short = mg.SHALLOW_STEPS if mg else 250
     count = s.shallow_chains
-    one_short: dict[str, Callable[[], Phases]] = {ours.NAME: lambda: ours.chain(short)}
-    if mg:
-        one_short[mg.NAME] = lambda: mg.chain(short)
-    if torch:
-        one_short[torch.NAME] = lambda: torch.chain(short)
-    one_short["floor"] = lambda: _floor_chain(short)
+    one_short = _chain_tasks(short, mg, torch)
     shallow = round_robin({n: _repeat(t, count) for n, t in one_short.items()},
                            s.chain_repeats)
 
@@ -156,6 +145,17 @@ def chain(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[
             {n: v * ns_short if isinstance(v, float) else v for n, v in totals_short.items()}),
     ]
     return rows
+
+
+def _chain_tasks(steps: int, mg: ModuleType | None,
+                 torch: ModuleType | None) -> dict[str, Callable[[], Phases]]:
+    """One chain of the given length per engine that is installed, and the floor's."""
+    tasks: dict[str, Callable[[], Phases]] = {ours.NAME: partial(ours.chain, steps)}
+    for engine in (mg, torch):
+        if engine:
+            tasks[engine.NAME] = partial(engine.chain, steps)
+    tasks["floor"] = partial(_floor_chain, steps)
+    return tasks
 
 
 def _repeat(task: Callable[[], Phases], count: int) -> Callable[[], Phases]:
