@@ -6,6 +6,8 @@ node, so only Values become children.
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
 from typing import TypeVar, cast
@@ -75,6 +77,36 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
     return _node(data, "dot", (*_children(a, a_where), *_children(b, b_where),
                                *_children(local_grads[:n], a_where),
                                *_children(local_grads[n:], b_where)))
+
+
+def dots(rows: Sequence[Sequence[Operand]], x: Sequence[Operand]) -> list[Value]:
+    """Return [dot(row, x) for row in rows], the same nodes, reading x only once.
+
+    A layer's weighted sums: every neuron's row [*w, b] against the one input [*x, 1.0].
+
+    >>> from autograd import Value
+    >>> [z.data for z in dots([[Value(1.0), Value(2.0)], [Value(3.0), 4.0]], [5.0, 6.0])]
+    [17.0, 39.0]
+    """
+    n = len(x)
+    xs = [v.data for v in x if type(v) is Value]
+    k = len(xs)
+    # x all Values, or Values then numbers (a layer's [*x, 1.0]): read once, shared by every
+    # row's node. Anything else, and any row not all Values, goes through dot itself.
+    if k < n and not _constants_after(x, k, xs, "dots"):
+        return [dot(row, x) for row in rows]
+    shared = (*x[:k], *xs)  # each node's x part: x's Values, then x's numbers (row's locals)
+    nodes = []
+    for row in rows:
+        ws = [v.data for v in row if type(v) is Value]
+        if len(ws) != n:
+            nodes.append(dot(row, x))  # a row of another length, or holding numbers
+            continue
+        # The node dot(row, x) makes: children (*row, *x's Values), then their derivatives
+        # (x's numbers, then the row's numbers facing x's Values); data summed in dot's order.
+        nodes.append(_node(math.fsum(map(operator.mul, ws, xs)), "dot",
+                           (*row, *shared, *ws[:k])))
+    return nodes
 
 
 def softmax(values: Iterable[Operand]) -> list[Value]:

@@ -36,6 +36,7 @@ class Settings:
     wide_n: int
     wide_repeats: int
     mlp_repeats: int
+    mlp_block: int  # mlp_step: steps in a row per timed block
     digits_images: int | None
     digits_repeats: int
     memory_nodes: int
@@ -43,11 +44,11 @@ class Settings:
 
 
 FULL = Settings(chain_steps=100_000, chain_repeats=5, shallow_chains=200, wide_n=10_000,
-                wide_repeats=7, mlp_repeats=9, digits_images=None, digits_repeats=3,
-                memory_nodes=100_000, demo=True)
+                wide_repeats=7, mlp_repeats=5, mlp_block=4, digits_images=None,
+                digits_repeats=3, memory_nodes=100_000, demo=True)
 QUICK = Settings(chain_steps=100_000, chain_repeats=3, shallow_chains=40, wide_n=10_000,
-                 wide_repeats=3, mlp_repeats=3, digits_images=160, digits_repeats=1,
-                 memory_nodes=100_000, demo=False)
+                 wide_repeats=3, mlp_repeats=3, mlp_block=2, digits_images=160,
+                 digits_repeats=1, memory_nodes=100_000, demo=False)
 
 
 def round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[str, Phases]:

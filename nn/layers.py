@@ -112,7 +112,20 @@ class Layer(Module):
         return self._forward(x)
 
     def _forward(self, x: Input) -> list[Value]:
-        return [neuron._forward(x) for neuron in self.neurons]
+        # The neurons' weighted sums in one ag.dots call, which reads x's numbers once for all
+        # of them: the same nodes as each neuron's own ag.dot, made in about half the time
+        # (python -m benchmarks: mlp_step).
+        neurons = self.neurons
+        zs = ag.dots([(*neuron.w, neuron.b) for neuron in neurons], [*x, 1.0])
+        activate = neurons[0]._activate  # one activation for the whole layer
+        outs = []
+        for neuron, z in zip(neurons, zs):
+            z.label = neuron._z_label
+            if activate is not None:
+                z = activate(z)
+                z.label = neuron._out_label
+            outs.append(z)
+        return outs
 
     def submodules(self) -> list[tuple[str, Module]]:
         return [(f"neurons.{i}", neuron) for i, neuron in enumerate(self.neurons)]

@@ -231,3 +231,63 @@ def test_n_ary_ops_over_numbers_only_return_a_leaf(numbers: list[float]) -> None
         outs += [ag.mean(numbers), ag.logsumexp(numbers), *ag.softmax(numbers),
                  *ag.log_softmax(numbers)]
     assert all(out.children == () and out.op == "" for out in outs)
+
+
+# ---- dots: a layer's dot products over one shared x --------------------------------------------
+
+
+def _same_node(a: Value, b: Value) -> bool:
+    """Bit for bit the same node: data, op, children (by identity) and local derivatives."""
+    return (a.data == b.data and a.op == b.op and a.local_grads == b.local_grads
+            and len(a.children) == len(b.children)
+            and all(x is y for x, y in zip(a.children, b.children)))
+
+
+X_CASES = {
+    "numbers": lambda v: [0.5, -2.0, 1.0],  # a first layer's [*x, 1.0]
+    "values then a number": lambda v: [v[0], v[1], 1.0],  # a hidden layer's [*x, 1.0]
+    "values": lambda v: [v[0], v[1], v[2]],
+    "numbers of other types": lambda v: [v[0], 2, True],
+    "interleaved": lambda v: [1.5, v[0], v[1]],  # goes through dot itself
+}
+
+
+@pytest.mark.parametrize("make_x", X_CASES.values(), ids=list(X_CASES))
+def test_dots_makes_exactly_the_nodes_dot_makes(make_x: Callable[[list[Value]], list]) -> None:
+    v = [Value(0.25), Value(-1.5), Value(3.0)]
+    rows = [[Value(0.1), Value(-0.7), Value(2.0)],
+            (Value(1.0), Value(1e-3), Value(-4.0)),
+            [Value(0.3), 0.5, Value(2.0)],  # a number in a row: dot's general path
+            [v[0], v[1], v[2]]]  # the same Values in the row and in x
+    x = make_x(v)
+    got, expected = ag.dots(rows, x), [ag.dot(row, x) for row in rows]
+    assert len(got) == len(rows)
+    assert all(_same_node(g, e) for g, e in zip(got, expected))
+    ag.sum(got).backward()
+    fresh = [p for row in rows for p in row if isinstance(p, Value)] + v
+    by_dot = ag.grad(ag.sum(expected), fresh)
+    assert by_dot == pytest.approx([p.grad for p in fresh], rel=1e-15, abs=0.0)
+
+
+def test_dots_passes_gradcheck() -> None:
+    def layer(v: list[Value]) -> Value:
+        rows = [v[0:3], v[3:6]]
+        zs = ag.dots(rows, [v[6], v[7], 1.0])
+        return (zs[0].tanh() * zs[1]).sin()
+
+    assert gradcheck(layer, [0.3, -0.2, 0.5, 1.1, 0.4, -0.9, 0.7, -1.3])
+
+
+def test_dots_errors_and_edge_cases() -> None:
+    w = [Value(1.0), Value(2.0)]
+    with pytest.raises(ValueError, match="dot: sequences differ in length, 3 and 2"):
+        ag.dots([w, [*w, Value(3.0)]], [1.0, 2.0])
+    with pytest.raises(TypeError, match="dots"):
+        ag.dots([w], [Value(1.0), "a"])
+    assert w[0].grad == 0.0 and w[0].data == 1.0  # nothing touched
+    assert ag.dots([], [1.0, 2.0]) == []
+    (empty,) = ag.dots([[]], [])
+    assert (empty.data, empty.children, empty.op) == (0.0, (), "")
+    with no_grad():
+        (quiet,) = ag.dots([w], [Value(3.0), 1.0])
+    assert (quiet.data, quiet.children, quiet.op) == (5.0, (), "")

@@ -163,3 +163,16 @@ def test_repr_shows_the_constructor_arguments():
 def test_docstring_examples_pass():
     result = doctest.testmod(importlib.import_module("nn.layers"))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("x", [[0.5, -1.0, 2.0], [Value(0.5), Value(-1.0), 2]])
+def test_layer_makes_the_nodes_its_neurons_make_one_by_one(x):
+    # Layer builds its weighted sums with ag.dots; each neuron alone uses ag.dot.
+    layer = Layer(3, 4, "tanh", seed=5, name="h")
+    together = layer(x)
+    alone = [neuron(x) for neuron in layer.neurons]
+    for t, a in zip(together, alone):
+        assert (t.data, t.op, t.label, t.local_grads) == (a.data, a.op, a.label, a.local_grads)
+        (tz,), (az,) = t.children, a.children
+        assert (tz.data, tz.label, tz.local_grads) == (az.data, az.label, az.local_grads)
+        assert all(p is q for p, q in zip(tz.children, az.children))
