@@ -10,7 +10,7 @@
 
 from . import ops
 from .backward import backward, grad
-from .functional import dot, dots, log_softmax, logsumexp, mean, softmax, sum
+from .functional import batch_dots, dot, dots, log_softmax, logsumexp, mean, softmax, sum
 from .gradcheck import GradcheckError, gradcheck
 from .graph import leaves, topological_order
 from .mode import is_grad_enabled, no_grad
@@ -21,6 +21,7 @@ __all__ = [
     "GradcheckError",
     "Value",
     "backward",
+    "batch_dots",
     "dot",
     "dots",
     "grad",

@@ -16,9 +16,10 @@ BinaryRule = Callable[[float, float], tuple[float, tuple[float, float]]]
 
 # ---- making nodes ------------------------------------------------------------------------
 # _node makes the node of every op. Its steps are written out again, inline, in the two
-# methods that _unary and _binary build, on purpose: those ops are most of any graph, and one
-# call less per op saves about 40 of the 600 ns per node of the chain's forward pass
-# (python -m benchmarks: chain). A change to how a node is made goes into all three places.
+# methods that _unary and _binary build, and in functional._dots, on purpose: those ops are most
+# of any graph, and one call less per op saves about 40 of the 600 ns per node of the chain's
+# forward pass (python -m benchmarks: chain). A change to how a node is made goes into all
+# four places.
 
 _new = object.__new__
 

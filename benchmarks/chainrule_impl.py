@@ -46,7 +46,7 @@ class MoonsStep:
 
     def loss(self) -> Value:
         """The hinge loss over all points plus alpha * sum(p**2), as one graph."""
-        scores = [self.model(x)[0] for x in self.xs]
+        scores = [out[0] for out in self.model.forward_batch(self.xs)]
         # sum(p**2) as one dot node of the parameters with themselves.
         return hinge_loss(scores, self.ys) + self.alpha * ag.dot(self.params, self.params)
 

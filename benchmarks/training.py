@@ -65,7 +65,8 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     results = back_to_back({name: task(name) for name in steppers}, s.mlp_repeats)
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
-                     "nn.MLP (one ag.dot node per neuron), the L2 as ag.dot(params, params); "
+                     "nn.MLP.forward_batch (one ag.dot node per neuron and point), "
+                     "the L2 as ag.dot(params, params); "
                      "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py")
     spread = max(losses.values()) - min(losses.values())
     row.notes.append(f"first-step losses agree across engines to {spread:.1e} "

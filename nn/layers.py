@@ -13,6 +13,7 @@ import numbers
 import random
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from typing import cast
 
 import autograd as ag
 from autograd import Value
@@ -111,21 +112,35 @@ class Layer(Module):
         _check_input(x, self.nin, "Layer")
         return self._forward(x)
 
+    def forward_batch(self, xs: Sequence[Input]) -> list[list[Value]]:
+        """Return [layer(x) for x in xs]: the same nodes, each weight's number read once."""
+        for x in _check_batch(xs, "Layer"):
+            _check_input(x, self.nin, "Layer")
+        return self._forward_batch(xs)
+
     def _forward(self, x: Input) -> list[Value]:
-        # The neurons' weighted sums in one ag.dots call, which reads x's numbers once for all
-        # of them: the same nodes as each neuron's own ag.dot, made in about half the time
+        return self._forward_batch([x])[0]
+
+    def _forward_batch(self, xs: Sequence[Input]) -> list[list[Value]]:
+        # The neurons' weighted sums come from one ag.batch_dots call, which reads each
+        # sample's inputs once for all neurons and each neuron's weights once for all samples:
+        # the same nodes as each neuron's own ag.dot, made in about half the time
         # (python -m benchmarks: mlp_step).
         neurons = self.neurons
-        zs = ag.dots([(*neuron.w, neuron.b) for neuron in neurons], [*x, 1.0])
+        rows = [(*neuron.w, neuron.b) for neuron in neurons]
+        labels = [(neuron._z_label, neuron._out_label) for neuron in neurons]
         activate = neurons[0]._activate  # one activation for the whole layer
-        outs = []
-        for neuron, z in zip(neurons, zs):
-            z.label = neuron._z_label
-            if activate is not None:
-                z = activate(z)
-                z.label = neuron._out_label
-            outs.append(z)
-        return outs
+        batch = []
+        for zs in ag.batch_dots(rows, [[*x, 1.0] for x in xs]):
+            outs = []
+            for z, (z_label, out_label) in zip(zs, labels):
+                z.label = z_label
+                if activate is not None:
+                    z = activate(z)
+                    z.label = out_label
+                outs.append(z)
+            batch.append(outs)
+        return batch
 
     def submodules(self) -> list[tuple[str, Module]]:
         return [(f"neurons.{i}", neuron) for i, neuron in enumerate(self.neurons)]
@@ -177,6 +192,24 @@ class MLP(Module):
             out = layer._forward(out)
         return out
 
+    def forward_batch(self, xs: Sequence[Input]) -> list[list[Value]]:
+        """Return [model(x) for x in xs]: the same graph, built faster.
+
+        Layer by layer over the whole batch, so each weight's number is read once per batch
+        rather than once per sample.
+
+        >>> model = MLP(2, [3, 1], seed=0)
+        >>> xs = [[0.5, -1.0], [2.0, 0.25]]
+        >>> [out[0].data for out in model.forward_batch(xs)] == [model(x)[0].data for x in xs]
+        True
+        """
+        for x in _check_batch(xs, "MLP"):
+            _check_input(x, self.nin, "MLP")
+        outs: Sequence[Input] = xs
+        for layer in self.layers:
+            outs = layer._forward_batch(outs)
+        return cast("list[list[Value]]", outs)
+
     def submodules(self) -> list[tuple[str, Module]]:
         return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
 
@@ -208,6 +241,14 @@ def _activation(name: str) -> Callable[[Value], Value] | None:
 def _check_count(n: object, owner: str, what: str) -> None:
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"{owner}: {what} must be a positive integer, got {n!r}")
+
+
+def _check_batch(xs: object, owner: str) -> Sequence[object]:
+    """xs itself if it is a list of samples (a Sequence, not a string), else TypeError."""
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
+        raise TypeError(f"{owner}.forward_batch expects a list of input vectors, "
+                        f"got {type(xs).__name__}")
+    return xs
 
 
 def _check_input(x: object, nin: int, owner: str) -> None:

@@ -176,3 +176,42 @@ def test_layer_makes_the_nodes_its_neurons_make_one_by_one(x):
         (tz,), (az,) = t.children, a.children
         assert (tz.data, tz.label, tz.local_grads) == (az.data, az.label, az.local_grads)
         assert all(p is q for p, q in zip(tz.children, az.children))
+
+
+def _same_graph(a, b):
+    """The two graphs match node for node: data, op, label, local derivatives; leaves shared."""
+    order_a, order_b = ag.topological_order(a), ag.topological_order(b)
+    assert len(order_a) == len(order_b)
+    for p, q in zip(order_a, order_b):
+        assert (p.data, p.op, p.label, p.local_grads) == (q.data, q.op, q.label, q.local_grads)
+        if not p.children:
+            assert p is q or not p.label  # parameters are the same objects; inputs are equal
+
+
+def test_mlp_forward_batch_builds_the_graph_of_one_call_per_sample():
+    model = MLP(3, [5, 4, 2], activation="tanh", seed=7)
+    xs = [[0.5, -1.0, 2.0], [Value(0.1), Value(-0.3), 0.7], (1, 2, 3)]
+    batch = model.forward_batch(xs)
+    assert len(batch) == 3 and all(len(out) == 2 for out in batch)
+    for x, outs in zip(xs, batch):
+        for got, expected in zip(outs, model(x)):
+            _same_graph(got, expected)
+    layer = model.layers[0]
+    assert [[z.data for z in zs] for zs in layer.forward_batch(xs)] \
+        == [[z.data for z in layer(x)] for x in xs]
+    assert model.forward_batch([]) == [] and layer.forward_batch([]) == []
+
+
+def test_forward_batch_checks_every_sample_before_building_anything():
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match="MLP expected 2 inputs, got 3"):
+        model.forward_batch([[1.0, 2.0], [1.0, 2.0, 3.0]])
+    with pytest.raises(TypeError, match="list of input vectors"):
+        model.forward_batch("ab")
+    with pytest.raises(TypeError, match="MLP expects a sequence"):
+        model.forward_batch([1.0, 2.0])
+    with pytest.raises(TypeError, match="Layer.forward_batch"):
+        model.layers[0].forward_batch(5)
+    with no_grad():
+        (out,), = model.forward_batch([[1.0, 2.0]])
+    assert out.children == () and out.data == model([1.0, 2.0])[0].data
