@@ -90,7 +90,7 @@ def train_epoch(model: MLP, optimizer: Adam, images: Images, labels: list[int],
     bar = progress(order, desc=desc, unit="batch") if desc else None
     total = 0.0
     for batch in order if bar is None else bar:
-        logits = [model(images[i]) for i in batch]
+        logits = model.forward_batch([images[i] for i in batch])
         loss = cross_entropy(logits, [labels[i] for i in batch])
         optimizer.zero_grad()
         loss.backward()
@@ -105,8 +105,8 @@ def predict(model: MLP, images: Images) -> list[int]:
     """The digit with the largest logit for each image, without building a graph."""
     with no_grad():
         predictions = []
-        for image in images:
-            logits = [v.data for v in model(image)]
+        for outs in model.forward_batch(images):
+            logits = [v.data for v in outs]
             predictions.append(max(range(10), key=logits.__getitem__))
     return predictions
 

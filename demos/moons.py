@@ -56,7 +56,7 @@ def make_model(seed: int = 0) -> MLP:
 def loss_and_accuracy(model: MLP, xs: list[list[float]],
                       ys: list[float]) -> tuple[Value, float]:
     """Mean hinge loss plus ALPHA * sum of squared parameters, and the fraction classified right."""
-    scores = [model(x)[0] for x in xs]
+    scores = [out[0] for out in model.forward_batch(xs)]
     params = model.parameters()
     loss = hinge_loss(scores, ys) + ALPHA * ag.dot(params, params)
     return loss, accuracy(scores, ys, threshold=0.0)
@@ -92,7 +92,8 @@ def plot_boundary(model: MLP, xs: list[list[float]], ys: list[float], path: str,
     gy = [y_lo + (y_hi - y_lo) * i / (resolution - 1) for i in range(resolution)]
     with no_grad():
         rows = progress(gy, desc="decision boundary", unit="row")
-        scores = [[model([a, b])[0].data for a in gx] for b in rows]
+        scores = [[out[0].data for out in model.forward_batch([[a, b] for a in gx])]
+                  for b in rows]
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.6, 4.8))
     # Shade scores clipped to [-2, 2]: past the hinge's margin of 1 the size of a score says
