@@ -114,6 +114,7 @@ def batch_dots(rows: Sequence[Sequence[Operand]],
 
 def _dots(rows: Sequence[Sequence[Operand]], row_floats: list[list[float] | None],
           x: Sequence[Operand]) -> list[Value]:
+    """dots(rows, x), given each row's numbers (None for a row that is not all Values)."""
     n = len(x)
     xs = [v.data for v in x if type(v) is Value]
     k = len(xs)

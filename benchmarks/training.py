@@ -13,7 +13,7 @@ from types import ModuleType
 from . import chainrule_impl as ours
 from . import data, floor
 from .timing import Phases, clock, fresh, timed
-from .workloads import Row, Settings, back_to_back, scaled
+from .workloads import Row, Settings, back_to_back, round_robin, scaled
 
 ALPHA = 1e-4  # the L2 weight of mlp_step's loss
 LR = 0.1  # mlp_step's SGD learning rate
@@ -56,13 +56,16 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
             # the clock would leave that half of micrograd's step out of its time.
             begin = clock()
             for _ in range(s.mlp_block):
-                loss = steppers[name]()
-                losses.setdefault(name, loss)  # the first step's loss: all engines must agree
+                steppers[name]()
             gc.collect()
             return {"step": (clock() - begin) / s.mlp_block}
         return run
 
-    results = back_to_back({name: task(name) for name in steppers}, s.mlp_repeats)
+    for name, stepper in steppers.items():  # one untimed step each: caches, first graphs
+        losses[name] = stepper()  # the first step's loss: all engines must agree
+    # Engines take turns, one block each per round: this shared machine has slow spells lasting
+    # seconds, and a spell should slow every engine's blocks alike, not only one engine's.
+    results = round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
                      "nn.MLP.forward_batch (one ag.dot node per neuron and point), "

@@ -44,7 +44,7 @@ class Settings:
 
 
 FULL = Settings(chain_steps=100_000, chain_repeats=5, shallow_chains=200, wide_n=10_000,
-                wide_repeats=7, mlp_repeats=5, mlp_block=4, digits_images=None,
+                wide_repeats=7, mlp_repeats=7, mlp_block=3, digits_images=None,
                 digits_repeats=3, memory_nodes=100_000, demo=True)
 QUICK = Settings(chain_steps=100_000, chain_repeats=3, shallow_chains=40, wide_n=10_000,
                  wide_repeats=3, mlp_repeats=3, mlp_block=1, digits_images=160,
