@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import math
 import tempfile
 from collections.abc import Callable
 from types import ModuleType
@@ -17,6 +18,7 @@ from .workloads import Row, Settings, back_to_back, round_robin, scaled
 
 ALPHA = 1e-4  # the L2 weight of mlp_step's loss
 LR = 0.1  # mlp_step's SGD learning rate
+MIN_BLOCK_SECONDS = 0.25  # mlp_step: each timed block runs at least this long (and mlp_block steps)
 
 
 # ---- mlp_step -----------------------------------------------------------------------------
@@ -47,6 +49,8 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
 
     losses: dict[str, float] = {}
 
+    steps: dict[str, int] = {}
+
     def task(name: str) -> Callable[[], Phases]:
         def run() -> Phases:
             # A block of steps in a row, as a training loop runs them, then one collection:
@@ -55,14 +59,18 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
             # closures make a cycle per node). Timing one step after a gc.collect() outside
             # the clock would leave that half of micrograd's step out of its time.
             begin = clock()
-            for _ in range(s.mlp_block):
+            for _ in range(steps[name]):
                 steppers[name]()
             gc.collect()
-            return {"step": (clock() - begin) / s.mlp_block}
+            return {"step": (clock() - begin) / steps[name]}
         return run
 
     for name, stepper in steppers.items():  # one untimed step each: caches, first graphs
+        begin = clock()
         losses[name] = stepper()  # the first step's loss: all engines must agree
+        # Fast engines run more steps a block: a block of a few ms would catch one garbage
+        # collection or one slow moment of the machine whole and swing from block to block.
+        steps[name] = max(s.mlp_block, math.ceil(MIN_BLOCK_SECONDS / max(clock() - begin, 1e-6)))
     # Engines take turns, one block each per round: this shared machine has slow spells lasting
     # seconds, and a spell should slow every engine's blocks alike, not only one engine's.
     results = round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
@@ -71,6 +79,8 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
                      "nn.MLP.forward_batch (one ag.dot node per neuron and point), "
                      "the L2 as ag.dot(params, params); "
                      "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py")
+    row.notes.append(f"steps per timed block, {s.mlp_repeats} blocks each: "
+                     + ", ".join(f"{name} {n}" for name, n in steps.items()))
     spread = max(losses.values()) - min(losses.values())
     row.notes.append(f"first-step losses agree across engines to {spread:.1e} "
                      f"({losses[ours.NAME]:.6f})")
