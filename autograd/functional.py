@@ -1,4 +1,5 @@
-"""N-ary ops, one node each: sum, mean, dot, logsumexp, softmax, log_softmax.
+"""N-ary ops, one node each: sum, mean, dot, logsumexp, softmax, log_softmax; and a
+layer's dot products, one node per row: dots, batch_dots.
 
 Inputs may mix Values and plain numbers; numbers are constants folded into the
 node, so only Values become children.
@@ -91,7 +92,7 @@ def dots(rows: Sequence[Sequence[Operand]], x: Sequence[Operand]) -> list[Value]
     return batch_dots(rows, [x])[0]
 
 
-def batch_dots(rows: Sequence[Sequence[Operand]],
+def batch_dots(rows: Iterable[Sequence[Operand]],
                xs: Iterable[Sequence[Operand]]) -> list[list[Value]]:
     """Return [dots(rows, x) for x in xs], the same nodes, reading each row only once.
 
@@ -119,8 +120,13 @@ def _dots(rows: Sequence[Sequence[Operand]], row_floats: list[list[float] | None
     xs = [v.data for v in x if type(v) is Value]
     k = len(xs)
     # x all Values, or Values then numbers (a layer's [*x, 1.0]): read once, shared by every
-    # row's node. Anything else, and any row not all Values, goes through dot itself.
-    if not n or k < n and not _constants_after(x, k, xs, "dots"):
+    # row's node. Anything else, and any row not all Values, goes through dot itself, which
+    # also raises dot's own errors in dot's order (lengths first, then a non-number).
+    try:
+        fast = n > 0 and (k == n or _constants_after(x, k, xs, "dot"))
+    except TypeError:
+        fast = False
+    if not fast:
         return [dot(row, x) for row in rows]
     shared = (*x[:k], *xs)  # each node's x part: x's Values, then x's numbers (row's locals)
     # _node's steps, written out: a layer makes one of these nodes per neuron and sample, and

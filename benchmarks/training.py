@@ -18,7 +18,7 @@ from .workloads import Row, Settings, back_to_back, round_robin, scaled
 
 ALPHA = 1e-4  # the L2 weight of mlp_step's loss
 LR = 0.1  # mlp_step's SGD learning rate
-MIN_BLOCK_SECONDS = 0.25  # mlp_step: each timed block runs at least this long (and mlp_block steps)
+MIN_BLOCK_SECONDS = 0.25  # mlp_step: a timed block runs about this long (or mlp_block steps)
 
 
 # ---- mlp_step -----------------------------------------------------------------------------

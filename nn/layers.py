@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import cast
 
@@ -112,11 +112,12 @@ class Layer(Module):
         _check_input(x, self.nin, "Layer")
         return self._forward(x)
 
-    def forward_batch(self, xs: Sequence[Input]) -> list[list[Value]]:
+    def forward_batch(self, xs: Iterable[Input]) -> list[list[Value]]:
         """Return [layer(x) for x in xs]: the same nodes, each weight's number read once."""
-        for x in _check_batch(xs, "Layer"):
+        batch = _check_batch(xs, "Layer")
+        for x in batch:
             _check_input(x, self.nin, "Layer")
-        return self._forward_batch(xs)
+        return self._forward_batch(batch)
 
     def _forward(self, x: Input) -> list[Value]:
         return self._forward_batch([x])[0]
@@ -128,12 +129,12 @@ class Layer(Module):
         # (python -m benchmarks: mlp_step).
         neurons = self.neurons
         rows = [(*neuron.w, neuron.b) for neuron in neurons]
-        labels = [(neuron._z_label, neuron._out_label) for neuron in neurons]
-        activate = neurons[0]._activate  # one activation for the whole layer
+        # Each neuron's own activation: neurons is a public list, a neuron may be swapped.
+        finish = [(neuron._z_label, neuron._activate, neuron._out_label) for neuron in neurons]
         batch = []
         for zs in ag.batch_dots(rows, [[*x, 1.0] for x in xs]):
             outs = []
-            for z, (z_label, out_label) in zip(zs, labels):
+            for z, (z_label, activate, out_label) in zip(zs, finish):
                 z.label = z_label
                 if activate is not None:
                     z = activate(z)
@@ -192,7 +193,7 @@ class MLP(Module):
             out = layer._forward(out)
         return out
 
-    def forward_batch(self, xs: Sequence[Input]) -> list[list[Value]]:
+    def forward_batch(self, xs: Iterable[Input]) -> list[list[Value]]:
         """Return [model(x) for x in xs]: the same graph, built faster.
 
         Layer by layer over the whole batch, so each weight's number is read once per batch
@@ -203,9 +204,10 @@ class MLP(Module):
         >>> [out[0].data for out in model.forward_batch(xs)] == [model(x)[0].data for x in xs]
         True
         """
-        for x in _check_batch(xs, "MLP"):
+        batch = _check_batch(xs, "MLP")
+        for x in batch:
             _check_input(x, self.nin, "MLP")
-        outs: Sequence[Input] = xs
+        outs: Sequence[Input] = batch
         for layer in self.layers:
             outs = layer._forward_batch(outs)
         return cast("list[list[Value]]", outs)
@@ -243,12 +245,15 @@ def _check_count(n: object, owner: str, what: str) -> None:
         raise ValueError(f"{owner}: {what} must be a positive integer, got {n!r}")
 
 
-def _check_batch(xs: object, owner: str) -> Sequence[object]:
-    """xs itself if it is a list of samples (a Sequence, not a string), else TypeError."""
-    if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
+def _check_batch(xs: object, owner: str) -> list[Input]:
+    """The samples of xs as a list (any iterable of samples), else TypeError.
+
+    A string, a dict or a set is refused: their items are not samples in a fixed order.
+    """
+    if isinstance(xs, (str, bytes, Mapping, AbstractSet)) or not isinstance(xs, Iterable):
         raise TypeError(f"{owner}.forward_batch expects a list of input vectors, "
                         f"got {type(xs).__name__}")
-    return xs
+    return list(xs)
 
 
 def _check_input(x: object, nin: int, owner: str) -> None:

@@ -8,15 +8,17 @@ from __future__ import annotations
 import doctest
 import importlib
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from strategies import DotCase, dot_cases
+from strategies import DotCase, SubValue, dot_cases
 
 import autograd as ag
 from autograd import Value, gradcheck, no_grad, topological_order
+from autograd.value import Operand
 
 
 def test_docstring_examples_pass() -> None:
@@ -236,9 +238,14 @@ def test_n_ary_ops_over_numbers_only_return_a_leaf(numbers: list[float]) -> None
 # ---- dots: a layer's dot products over one shared x --------------------------------------------
 
 
+def _bits(x: float) -> str:
+    return x.hex()  # tells -0.0 from 0.0, and NaN from everything
+
+
 def _same_node(a: Value, b: Value) -> bool:
     """Bit for bit the same node: data, op, children (by identity) and local derivatives."""
-    return (a.data == b.data and a.op == b.op and a.local_grads == b.local_grads
+    return (_bits(a.data) == _bits(b.data) and a.op == b.op
+            and [_bits(d) for d in a.local_grads] == [_bits(d) for d in b.local_grads]
             and len(a.children) == len(b.children)
             and all(x is y for x, y in zip(a.children, b.children)))
 
@@ -249,17 +256,23 @@ X_CASES = {
     "values": lambda v: [v[0], v[1], v[2]],
     "numbers of other types": lambda v: [v[0], 2, True],
     "interleaved": lambda v: [1.5, v[0], v[1]],  # goes through dot itself
+    "a Value subclass": lambda v: [v[0], SubValue(-0.0), 1.0],
+    "signed zeros": lambda v: [-0.0, 0.0, -0.0],
 }
+
+
+def _rows(v: list[Value]) -> list[Sequence[Operand]]:
+    return [[Value(0.1), Value(-0.7), Value(2.0)],
+            (Value(1.0), Value(1e-3), Value(-4.0)),
+            [Value(0.3), 0.5, Value(2.0)],  # a number in a row: dot's general path
+            [v[0], v[1], v[2]],  # the same Values in the row and in x
+            [SubValue(0.5), Value(-0.0), Value(0.0)]]
 
 
 @pytest.mark.parametrize("make_x", X_CASES.values(), ids=list(X_CASES))
 def test_dots_makes_exactly_the_nodes_dot_makes(make_x: Callable[[list[Value]], list]) -> None:
     v = [Value(0.25), Value(-1.5), Value(3.0)]
-    rows = [[Value(0.1), Value(-0.7), Value(2.0)],
-            (Value(1.0), Value(1e-3), Value(-4.0)),
-            [Value(0.3), 0.5, Value(2.0)],  # a number in a row: dot's general path
-            [v[0], v[1], v[2]]]  # the same Values in the row and in x
-    x = make_x(v)
+    rows, x = _rows(v), make_x(v)
     got, expected = ag.dots(rows, x), [ag.dot(row, x) for row in rows]
     assert len(got) == len(rows)
     assert all(_same_node(g, e) for g, e in zip(got, expected))
@@ -267,6 +280,17 @@ def test_dots_makes_exactly_the_nodes_dot_makes(make_x: Callable[[list[Value]], 
     fresh = [p for row in rows for p in row if isinstance(p, Value)] + v
     by_dot = ag.grad(ag.sum(expected), fresh)
     assert by_dot == pytest.approx([p.grad for p in fresh], rel=1e-15, abs=0.0)
+
+
+def test_batch_dots_makes_dots_nodes_for_each_sample_whatever_path_each_takes() -> None:
+    v = [Value(0.25), Value(-1.5), Value(3.0)]
+    samples = [make(v) for make in X_CASES.values()]
+    rows = _rows(v)
+    batch = ag.batch_dots(iter(rows), (x for x in samples))  # any iterables
+    assert len(batch) == len(samples)
+    for zs, x in zip(batch, samples):
+        assert all(_same_node(z, ag.dot(row, x)) for z, row in zip(zs, rows, strict=True))
+    assert ag.batch_dots(rows, []) == []
 
 
 def test_dots_passes_gradcheck() -> None:
@@ -278,13 +302,27 @@ def test_dots_passes_gradcheck() -> None:
     assert gradcheck(layer, [0.3, -0.2, 0.5, 1.1, 0.4, -0.9, 0.7, -1.3])
 
 
-def test_dots_errors_and_edge_cases() -> None:
+@pytest.mark.parametrize("rows, x", [
+    ([[Value(1.0), Value(2.0)], [Value(1.0), Value(2.0), Value(3.0)]], [1.0, 2.0]),
+    ([[Value(1.0), Value(2.0)]], [Value(1.0), "a"]),
+    ([[Value(1.0), Value(2.0)]], [Value(1.0), Value(2.0), "a"]),  # length first, as dot
+    ([[Value(1.0), "b"]], [Value(1.0), 2.0]),
+    ([], ["a"]),  # no rows: nothing to compute, no error, as the list comprehension
+])
+def test_dots_raises_what_dot_raises(rows: list[list[Operand]], x: list[Operand]) -> None:
+    try:
+        expected: list[Value] | BaseException = [ag.dot(row, x) for row in rows]
+    except (TypeError, ValueError) as error:
+        expected = error
+    if isinstance(expected, BaseException):
+        with pytest.raises(type(expected), match=re.escape(str(expected))):
+            ag.dots(rows, x)
+    else:
+        assert ag.dots(rows, x) == expected == []
+
+
+def test_dots_edge_cases() -> None:
     w = [Value(1.0), Value(2.0)]
-    with pytest.raises(ValueError, match="dot: sequences differ in length, 3 and 2"):
-        ag.dots([w, [*w, Value(3.0)]], [1.0, 2.0])
-    with pytest.raises(TypeError, match="dots"):
-        ag.dots([w], [Value(1.0), "a"])
-    assert w[0].grad == 0.0 and w[0].data == 1.0  # nothing touched
     assert ag.dots([], [1.0, 2.0]) == []
     (empty,) = ag.dots([[]], [])
     assert (empty.data, empty.children, empty.op) == (0.0, (), "")

@@ -165,17 +165,32 @@ def test_docstring_examples_pass():
     assert result.attempted > 0 and result.failed == 0
 
 
-@pytest.mark.parametrize("x", [[0.5, -1.0, 2.0], [Value(0.5), Value(-1.0), 2]])
-def test_layer_makes_the_nodes_its_neurons_make_one_by_one(x):
-    # Layer builds its weighted sums with ag.dots; each neuron alone uses ag.dot.
-    layer = Layer(3, 4, "tanh", seed=5, name="h")
-    together = layer(x)
-    alone = [neuron(x) for neuron in layer.neurons]
-    for t, a in zip(together, alone):
+def _same_outputs(together, alone):
+    for t, a in zip(together, alone, strict=True):
         assert (t.data, t.op, t.label, t.local_grads) == (a.data, a.op, a.label, a.local_grads)
-        (tz,), (az,) = t.children, a.children
-        assert (tz.data, tz.label, tz.local_grads) == (az.data, az.label, az.local_grads)
+        tz, az = (t.children[0], a.children[0]) if t.op != "dot" else (t, a)
+        assert (tz.data, tz.op, tz.label, tz.local_grads) \
+            == (az.data, az.op, az.label, az.local_grads)
+        assert len(tz.children) == len(az.children)
         assert all(p is q for p, q in zip(tz.children, az.children))
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("x", [[0.5, -1.0, 2.0], [Value(0.5), Value(-1.0), 2]])
+def test_layer_makes_the_nodes_its_neurons_make_one_by_one(x, activation):
+    # Layer builds its weighted sums with ag.batch_dots; each neuron alone uses ag.dot.
+    layer = Layer(3, 4, activation, seed=5, name="h")
+    _same_outputs(layer(x), [neuron(x) for neuron in layer.neurons])
+    assert [out.label for out in layer(x)] == [
+        f"h.neurons.{i}.{'z' if activation == 'linear' else 'out'}" for i in range(4)]
+
+
+def test_a_layer_applies_each_neurons_own_activation():
+    layer = Layer(2, 3, seed=0)
+    layer.neurons[1] = Neuron(2, "tanh", seed=3)  # neurons is a plain, public list
+    x = [1.0, 2.0]
+    assert [out.op for out in layer(x)] == ["relu", "tanh", "relu"]
+    _same_outputs(layer(x), [neuron(x) for neuron in layer.neurons])
 
 
 def _same_graph(a, b):
@@ -200,14 +215,19 @@ def test_mlp_forward_batch_builds_the_graph_of_one_call_per_sample():
     assert [[z.data for z in zs] for zs in layer.forward_batch(xs)] \
         == [[z.data for z in layer(x)] for x in xs]
     assert model.forward_batch([]) == [] and layer.forward_batch([]) == []
+    # Any iterable of samples, as a loop over it would take them.
+    from_generator = model.forward_batch(list(x) for x in xs)
+    assert [[v.data for v in out] for out in from_generator] \
+        == [[v.data for v in out] for out in batch]
 
 
 def test_forward_batch_checks_every_sample_before_building_anything():
     model = MLP(2, [3, 1], seed=0)
     with pytest.raises(ValueError, match="MLP expected 2 inputs, got 3"):
         model.forward_batch([[1.0, 2.0], [1.0, 2.0, 3.0]])
-    with pytest.raises(TypeError, match="list of input vectors"):
-        model.forward_batch("ab")
+    for not_a_batch in ("ab", {"a": [1.0, 2.0]}, 5):
+        with pytest.raises(TypeError, match="list of input vectors"):
+            model.forward_batch(not_a_batch)
     with pytest.raises(TypeError, match="MLP expects a sequence"):
         model.forward_batch([1.0, 2.0])
     with pytest.raises(TypeError, match="Layer.forward_batch"):
@@ -215,3 +235,11 @@ def test_forward_batch_checks_every_sample_before_building_anything():
     with no_grad():
         (out,), = model.forward_batch([[1.0, 2.0]])
     assert out.children == () and out.data == model([1.0, 2.0])[0].data
+
+
+def test_forward_batch_takes_a_numpy_matrix_as_rows_of_samples():
+    np = pytest.importorskip("numpy", reason="numpy comes with the demos extra")
+    model = MLP(2, [3, 1], seed=0)
+    xs = np.array([[0.5, -1.0], [2.0, 0.25]])
+    assert [out[0].data for out in model.forward_batch(xs)] \
+        == [model([float(v) for v in x])[0].data for x in xs]
