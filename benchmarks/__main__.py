@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None,
         "each repeat; mlp_step: after one untimed step each, engines take turns timing a "
         "block of steps in a row plus a garbage collection after them, divided by the steps "
         "(a step's time includes freeing the graph it built, as in a training loop); a block "
-        "is the run's block size or, for fast engines, as many steps as last 0.25 s; "
+        "lasts about 2 s and at least 2 steps (--quick: 0.5 s, 1 step) for every engine; "
         "digits_epoch: each engine's epochs back to back",
         "the cyclic garbage collector stays on, as in any program; what the imports left "
         "(torch: about 150,000 objects) is frozen first (gc.freeze) so that no engine's "

@@ -18,7 +18,6 @@ from .workloads import Row, Settings, back_to_back, round_robin, scaled
 
 ALPHA = 1e-4  # the L2 weight of mlp_step's loss
 LR = 0.1  # mlp_step's SGD learning rate
-MIN_BLOCK_SECONDS = 0.25  # mlp_step: a timed block runs about this long (or mlp_block steps)
 
 
 # ---- mlp_step -----------------------------------------------------------------------------
@@ -68,9 +67,11 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     for name, stepper in steppers.items():  # one untimed step each: caches, first graphs
         begin = clock()
         losses[name] = stepper()  # the first step's loss: all engines must agree
-        # Fast engines run more steps a block: a block of a few ms would catch one garbage
-        # collection or one slow moment of the machine whole and swing from block to block.
-        steps[name] = max(s.mlp_block, math.ceil(MIN_BLOCK_SECONDS / max(clock() - begin, 1e-6)))
+        # Fast engines run more steps a block, so that every engine's block lasts about as
+        # long (mlp_seconds, or micrograd's mlp_block steps): this shared machine has slow
+        # moments of a tenth of a second, which a long block averages out and a 20 ms one
+        # catches whole; blocks of equal length let them weigh alike on every engine.
+        steps[name] = max(s.mlp_block, math.ceil(s.mlp_seconds / max(clock() - begin, 1e-6)))
     # Engines take turns, one block each per round: this shared machine has slow spells lasting
     # seconds, and a spell should slow every engine's blocks alike, not only one engine's.
     results = round_robin({name: task(name) for name in steppers}, s.mlp_repeats)

@@ -36,7 +36,8 @@ class Settings:
     wide_n: int
     wide_repeats: int
     mlp_repeats: int
-    mlp_block: int  # mlp_step: steps in a row per timed block
+    mlp_block: int  # mlp_step: steps in a row per timed block, at least
+    mlp_seconds: float  # mlp_step: and at least about this long a block, for fast engines
     digits_images: int | None
     digits_repeats: int
     memory_nodes: int
@@ -44,10 +45,12 @@ class Settings:
 
 
 FULL = Settings(chain_steps=100_000, chain_repeats=5, shallow_chains=200, wide_n=10_000,
-                wide_repeats=7, mlp_repeats=7, mlp_block=3, digits_images=None,
+                wide_repeats=7, mlp_repeats=7, mlp_block=2, mlp_seconds=2.0,
+                digits_images=None,
                 digits_repeats=3, memory_nodes=100_000, demo=True)
 QUICK = Settings(chain_steps=100_000, chain_repeats=3, shallow_chains=40, wide_n=10_000,
-                 wide_repeats=3, mlp_repeats=3, mlp_block=1, digits_images=160,
+                 wide_repeats=3, mlp_repeats=3, mlp_block=1, mlp_seconds=0.5,
+                 digits_images=160,
                  digits_repeats=1, memory_nodes=100_000, demo=False)
 
 

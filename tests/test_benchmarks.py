@@ -18,9 +18,8 @@ from benchmarks import data, floor, report, training, workloads
 from nn import MLP, cross_entropy
 
 TINY = workloads.Settings(chain_steps=30, chain_repeats=1, shallow_chains=2, wide_n=20,
-                          wide_repeats=1, mlp_repeats=1, mlp_block=1, digits_images=8,
-                          digits_repeats=1,
-                          memory_nodes=300, demo=False)
+                          wide_repeats=1, mlp_repeats=1, mlp_block=1, mlp_seconds=0.0,
+                          digits_images=8, digits_repeats=1, memory_nodes=300, demo=False)
 
 
 def test_floor_chain_gradients_match_the_engine() -> None:
