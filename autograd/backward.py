@@ -34,16 +34,16 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 # Each node gathers this call's d root / d node in _upstream, apart from .grad, so a second
 # backward() adds the same amount again instead of re-propagating old grads.
 #
-# The walk before the sweep marks each node it reaches by setting its _upstream to a mark:
-# -0.0, the float that adds to anything without changing it (x + -0.0 == x, to the bit), so
-# the sweep adds to the mark as it is; but an object of its own, which an identity test
-# recognizes. That replaces a set of visited nodes (the walk of an mlp_step graph takes a
-# quarter less time, python -m benchmarks: mlp_step) and a zeroing pass.
-# Each call makes a new mark (float() of a string always builds a new object), so a mark that
+# The walk before the sweep keeps its bookkeeping in _upstream too, as marks: objects of their
+# own, which an identity test recognizes. That replaces a set of visited nodes (the walk of an
+# mlp_step graph takes a quarter less time, python -m benchmarks: mlp_step) and a zeroing pass.
+# A node is "open" from its first visit until its children are all done, then "done". The done
+# mark is -0.0, the float that adds to anything without changing it (x + -0.0 == x, to the
+# bit), so the sweep adds to it as it is.
+# Each call makes new marks (float() of a string always builds a new object), so a mark that
 # an interrupted call left on a node is never taken for this call's: on CPython a stale mark
 # cannot make the walk skip a node. Outside backward() every _upstream is 0.0 anyway (new
-# nodes start so; the sweep resets each one it reads; an interrupted call resets them all),
-# never -0.0, which keeps the marks distinct on PyPy too, where `is` compares floats by bits.
+# nodes start so; the sweep resets each one it reads; an interrupted call resets them all).
 
 
 def _backpropagate(root: Value, gradient: float) -> None:
@@ -60,39 +60,45 @@ def _backpropagate(root: Value, gradient: float) -> None:
 def _marked_order(root: Value) -> list[Value]:
     """topological_order(root), built with marks on the nodes instead of a visited set."""
     order: list[Value] = []
-    reached = float("-0")
-    # Explicit stack, not recursion; a node comes back off the stack under a None marker
-    # once all its children are done (as in graph.topological_order).
-    stack: list[Value | None] = [root]
+    is_open, done = float("nan"), float("-0")
+    # Explicit stack, not recursion. A node's first time off the stack opens it: it goes back
+    # on, under its children. Its second time, all its children are done, so it is too. A
+    # child is never open itself (that would be a cycle), so children are pushed unless done.
+    # One push and pop less per node than a None marker under each node: a deep chain's walk
+    # takes about half the time (python -m benchmarks: chain, backward).
+    stack: list[Value] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
     while stack:
         node = pop()
-        if node is None:
-            emit(pop())  # type: ignore[arg-type]  # under a None marker lies its node
-        elif node._upstream is not reached:
-            node._upstream = reached
-            push(node)
-            push(None)
-            # Unary and binary nodes take their children directly, without a slice: the walk
-            # of a chain takes a third less time (python -m benchmarks: chain, backward).
-            # Any: _edges is (children..., local derivatives...), Values then floats, a
-            # layout no static type spells position by position.
-            edges: tuple[Any, ...] = node._edges
-            n = len(edges)
-            if n == 4:
-                a, b, _, _ = edges
-                if a._upstream is not reached:
-                    push(a)
-                if b._upstream is not reached:
-                    push(b)
-            elif n == 2:
-                a = edges[0]
-                if a._upstream is not reached:
-                    push(a)
-            elif n:
-                for child in edges[:n >> 1]:
-                    if child._upstream is not reached:
-                        push(child)
+        mark = node._upstream
+        if mark is done:
+            continue  # a second copy, pushed by another parent before the node was done
+        if mark is is_open:
+            node._upstream = done
+            emit(node)
+            continue
+        node._upstream = is_open
+        push(node)
+        # Unary and binary nodes take their children directly, without a slice: the walk
+        # of a chain takes a third less time (python -m benchmarks: chain, backward).
+        # Any: _edges is (children..., local derivatives...), Values then floats, a
+        # layout no static type spells position by position.
+        edges: tuple[Any, ...] = node._edges
+        n = len(edges)
+        if n == 4:
+            a, b, _, _ = edges
+            if a._upstream is not done:
+                push(a)
+            if b._upstream is not done:
+                push(b)
+        elif n == 2:
+            a = edges[0]
+            if a._upstream is not done:
+                push(a)
+        elif n:
+            for child in edges[:n >> 1]:
+                if child._upstream is not done:
+                    push(child)
     return order
 
 

@@ -8,6 +8,7 @@ children first, root last.
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 from hypothesis import assume, given, settings
@@ -16,6 +17,8 @@ from strategies import Dag, dags, tame
 
 import autograd as ag
 from autograd import Value, grad, gradcheck, topological_order
+
+_backward_module = sys.modules["autograd.backward"]  # the name autograd.backward is the function
 
 
 def _build(dag: Dag) -> tuple[list[Value], list[Value]]:
@@ -101,6 +104,18 @@ def test_topological_order_lists_children_first_each_once_root_last(dag: Dag) ->
                 reachable.add(child)
                 frontier.append(child)
     assert set(order) == reachable
+
+
+@given(dags())
+def test_backwards_marked_walk_gives_exactly_topological_order(dag: Dag) -> None:
+    # backward() walks with marks on the nodes instead of a visited set: same nodes, same order.
+    _, nodes = _build(dag)
+    root = nodes[-1]
+    marked = _backward_module._marked_order(root)
+    assert marked == topological_order(root)
+    assert all(node._upstream == 0.0 for node in marked)  # every mark is the -0.0 "done"
+    for node in marked:
+        node._upstream = 0.0
 
 
 @given(st.floats(-3.0, 3.0), st.integers(1, 6))
