@@ -113,7 +113,9 @@ def test_backwards_marked_walk_gives_exactly_topological_order(dag: Dag) -> None
     root = nodes[-1]
     marked = _backward_module._marked_order(root)
     assert marked == topological_order(root)
-    assert all(node._upstream == 0.0 for node in marked)  # every mark is the -0.0 "done"
+    # Every node ends with the "done" mark: -0.0, which the sweep adds to as it is.
+    assert all(node._upstream == 0.0 and math.copysign(1.0, node._upstream) == -1.0
+               for node in marked)
     for node in marked:
         node._upstream = 0.0
 
