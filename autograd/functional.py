@@ -11,11 +11,11 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from . import ops
 from .mode import _mode
-from .value import Operand, Value, _new, _node, _to_float
+from .value import Operand, OpLabel, Value, _new, _node, _to_float
 
 T = TypeVar("T")
 # Where the Values are among operands: all of them (None), the first k (int), or a mask.
@@ -71,11 +71,12 @@ def dot(a: Sequence[Operand], b: Sequence[Operand]) -> Value:
             constants_last = _constants_after(b, k, ys, "dot")
         if constants_last:  # b's first k are its Values; ys now holds the numbers after them
             data, local_grads = ops.dot(xs, ys)
-            return _node(data, "dot", (*a, *b[:k], *local_grads[:n + k]))
+            return _node(data, _dot_layout(n, k), (*a, *b[:k], *local_grads[:n + k]))
     xs, a_where = _floats(a, "dot", xs)
     ys, b_where = _floats(b, "dot", ys)
     data, local_grads = ops.dot(xs, ys)
-    return _node(data, "dot", (*_children(a, a_where), *_children(b, b_where),
+    op = OpLabel("dot", "dot", operands=(tuple(a), tuple(b)))
+    return _node(data, op, (*_children(a, a_where), *_children(b, b_where),
                                *_children(local_grads[:n], a_where),
                                *_children(local_grads[n:], b_where)))
 
@@ -133,7 +134,7 @@ def _dots(rows: Sequence[Sequence[Operand]], row_floats: list[list[float] | None
     # one call less each saves a tenth of the graph's building time (python -m benchmarks:
     # mlp_step). Without grad mode the node is a leaf, as _node makes it.
     recording = _mode.enabled
-    op = "dot" if recording else ""
+    op = _dot_layout(n, k) if recording else ""
     nodes = []
     fsum, mul, new = math.fsum, operator.mul, _new
     for row, ws in zip(rows, row_floats):
@@ -220,13 +221,15 @@ def _children(items: Sequence[T], where: Selection) -> Iterable[T]:
 
 
 def _make(data: float, operands: Sequence[Operand], is_value: Selection,
-          local_grads: Sequence[float], op: str) -> Value:
+          local_grads: Sequence[float], op: str, index: int | None = None) -> Value:
     """Return one node whose children are the Values among operands, with their derivatives."""
     if not _mode.enabled:
         return Value(data)
-    # Numbers are constants folded into the node: they and their derivatives are dropped.
-    return _node(data, op, (*_children(operands, is_value),
-                            *_children(local_grads, is_value)))
+    # Numbers are constants folded into the node: they and their derivatives are dropped from
+    # its children, and kept, with the rest of the operands, on its op.
+    label = OpLabel(op, op, operands=tuple(operands), **({} if index is None else {"i": index}))
+    return _node(data, label, (*_children(operands, is_value),
+                               *_children(local_grads, is_value)))
 
 
 def _reduce(operands: list[Operand], rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],
@@ -244,5 +247,54 @@ def _vector(operands: list[Operand],
     if not operands:
         raise ValueError(f"{op}: needs at least one value, got an empty sequence")
     floats, is_value = _floats(operands, op)
-    return [_make(data, operands, is_value, local_grads, op)
-            for data, local_grads in rule(floats)]
+    return [_make(data, operands, is_value, local_grads, op, i)
+            for i, (data, local_grads) in enumerate(rule(floats))]
+
+
+# ---- how a node was made: its op, operands and parameters, read back from the node ----------
+
+
+def _dot_layout(n: int, k: int) -> str:
+    """The op of a dot node over n Values (a) and b's first k operands, Values, then numbers."""
+    # All Values (k == n): children are a then b, paired by position; plain "dot" says so.
+    return "dot" if k == n else OpLabel("dot", "dot", b_values=k)
+
+
+def node_operands(node: Value) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """Return how node was made: its key in ops.OPS, its rule's operands and parameters.
+
+    Operands are Values and numbers in the rule's order (an n-ary op's as lists: dot's as a
+    and b). The Values among them, in that order, are node.children. ValueError for a leaf
+    or a node made by hand with an op the table does not know.
+
+    >>> from autograd import Value
+    >>> x = Value(3.0)
+    >>> key, operands, params = node_operands(x ** 2)
+    >>> key, operands == (x,), params
+    ('power', True, {'n': 2.0})
+    """
+    op = node.op
+    children = node.children
+    if isinstance(op, OpLabel):
+        key, params = op.key, dict(op.params)
+        if key == "dot":
+            if op.operands is not None:
+                a, b = op.operands
+                return key, (list(a), list(b)), {}
+            # A layer's dot: a all Values, then b's first k Values; b's numbers are the local
+            # derivatives of the a's they face.
+            k = params.pop("b_values")
+            n = len(children) - k
+            a, b = list(children[:n]), [*children[n:], *node.local_grads[k:n]]
+            return key, (a, b), params
+        if op.operands is not None:
+            return key, (list(op.operands),), params
+        return key, tuple(children), params
+    key = ops.SYMBOLS.get(op, "")
+    if not key or (key in ops.NARY and key != "dot"):
+        raise ValueError(f"node_operands: no rule in ops.OPS for op {op!r}"
+                         + (" (a leaf)" if not op else ""))
+    if key == "dot":
+        half = len(children) >> 1
+        return key, (list(children[:half]), list(children[half:])), {}
+    return key, tuple(children), {}

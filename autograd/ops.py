@@ -7,9 +7,12 @@ the math of every op lives here and nowhere else.
 
 from __future__ import annotations
 
+import builtins
 import math
 import operator
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 # exp() of anything above this overflows a float.
 EXP_MAX = math.log(1.7976931348623157e308)
@@ -235,4 +238,130 @@ BINARY: dict[str, Callable[[float, float], tuple[float, Local2]]] = {
 NARY: dict[str, Callable[..., object]] = {
     "sum": sum_, "mean": mean, "dot": dot, "logsumexp": logsumexp,
     "softmax": softmax, "log_softmax": log_softmax,
+}
+
+
+# ---- the same math, written as code and with Values --------------------------------------
+# Each op's rule above is what the eager engine runs. Beside it, here, the same op twice more:
+# - as Python source, for ag.compile's generated code: `code` computes the output from the
+#   operands ({x}, or {a} and {b}; a parameter as {n} or {slope}), each of `local_code` one local
+#   derivative, which may also use the output {y}. Written to give the rule's floats bit for
+#   bit, and to raise where the rule raises (the compiled call then re-runs eagerly for the
+#   rule's own message). An op without code is compiled as a call of its rule.
+# - with Values, for grad(create_graph=True): `local_values(operands..., y)` returns the local
+#   derivatives built from the engine's own ops, so they can be differentiated again. Where a
+#   derivative is a step (relu, abs) it is a plain number: its own derivative is 0, as in
+#   PyTorch. Operands may be Values or numbers (a constant folded into an n-ary op).
+# tests/test_ops.py checks all three against each other for every op.
+
+
+@dataclass(frozen=True)
+class Op:
+    """One op: its float rule, its code for ag.compile, its local derivatives as Values."""
+
+    rule: Callable[..., Any]
+    code: str | Callable[..., str] | None = None
+    local_code: tuple[str, ...] | Callable[..., tuple[str, ...]] = ()
+    local_values: Callable[..., tuple[Any, ...]] | None = None
+
+
+def _math(name: str, v: Any) -> Any:
+    """Return math's `name` of a number, or the Value method of that name for a Value."""
+    return getattr(math, name)(v) if isinstance(v, (int, float)) else getattr(v, name)()
+
+
+def _sign(v: Any) -> float:
+    x = float(v)
+    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
+
+
+def _base_local_values(a: Any, b: Any) -> Any:
+    """d(a**b)/da = b a**(b-1), from Values or numbers; where the rule's slope is 0 or
+    vertical (b = 0; a = 0 with b < 1) the same constant, as the rule gives."""
+    a_data, b_data = float(a), float(b)
+    if b_data == 0.0:
+        return 0.0
+    if a_data == 0.0 and b_data < 1.0:
+        return math.inf
+    return b * a ** (b - 1.0)
+
+
+def _exponent_local_values(a: Any, y: Any) -> Any:
+    """d(a**b)/db = a**b ln(a) for a > 0; 0 at a = 0 and NaN below, as the rule gives."""
+    a_data = float(a)
+    return y * _math("log", a) if a_data > 0.0 else 0.0 if a_data == 0.0 else math.nan
+
+
+def _logsumexp_values(xs: Sequence[Any]) -> Any:
+    """logsumexp of Values and numbers, built from ops: shifted by the max, as the rule is."""
+    m = max(float(x) for x in xs)
+    return m + _math("log", builtins.sum(_math("exp", x - m) for x in xs))
+
+
+def _dot_code(a: Sequence[str], b: Sequence[str]) -> str:
+    return f"fsum(({', '.join(f'{x} * {y}' for x, y in zip(a, b))},))"
+
+
+OPS: dict[str, Op] = {
+    # unary: operand {x}, output {y}
+    "neg": Op(neg, "-{x}", ("-1.0",), lambda x, y: (-1.0,)),
+    "abs": Op(abs_, "abs({x})", ("(1.0 if {x} > 0.0 else -1.0 if {x} < 0.0 else 0.0)",),
+              lambda x, y: (_sign(x),)),
+    "exp": Op(exp, "math.exp({x})", ("{y}",), lambda x, y: (y,)),
+    "log": Op(log, "math.log({x})", ("1.0 / {x}",), lambda x, y: (1.0 / x,)),
+    "sqrt": Op(sqrt, "math.sqrt({x})", ("0.5 / {y}",),
+               lambda x, y: (0.5 / y if float(y) > 0.0 else math.inf,)),
+    "tanh": Op(tanh, "math.tanh({x})", ("1.0 - {y} * {y}",), lambda x, y: (1.0 - y * y,)),
+    "sigmoid": Op(sigmoid, "(1.0 / (1.0 + math.exp(-{x})) if {x} >= 0.0 "
+                           "else math.exp({x}) / (1.0 + math.exp({x})))",
+                  ("{y} * (1.0 - {y})",), lambda x, y: (y * (1.0 - y),)),
+    # `not x <= 0.0` rather than `x > 0.0`: NaN passes through, as the rule lets it.
+    "relu": Op(relu, "({x} if not {x} <= 0.0 else 0.0)", ("(1.0 if {x} > 0.0 else 0.0)",),
+               lambda x, y: (1.0 if float(x) > 0.0 else 0.0,)),
+    "leaky_relu": Op(leaky_relu, "({x} if {x} > 0.0 else {slope} * {x})",
+                     ("(1.0 if {x} > 0.0 else {slope})",),
+                     lambda x, y, slope=0.01: (1.0 if float(x) > 0.0 else slope,)),
+    "sin": Op(sin, "math.sin({x})", ("math.cos({x})",), lambda x, y: (_math("cos", x),)),
+    "cos": Op(cos, "math.cos({x})", ("-math.sin({x})",), lambda x, y: (-_math("sin", x),)),
+    # x ** n, n a constant: the compiler writes x ** n for an integer n, math.pow otherwise
+    # (it raises where the rule raises instead of returning a complex number).
+    "power": Op(power, "{x} ** {n}", ("{n} * {x} ** ({n} - 1.0)",),
+                lambda x, y, n: (_base_local_values(x, n),)),
+    # binary: operands {a} and {b}, output {y}
+    "add": Op(add, "{a} + {b}", ("1.0", "1.0"), lambda a, b, y: (1.0, 1.0)),
+    "sub": Op(sub, "{a} - {b}", ("1.0", "-1.0"), lambda a, b, y: (1.0, -1.0)),
+    "mul": Op(mul, "{a} * {b}", ("{b}", "{a}"), lambda a, b, y: (b, a)),
+    # The rule multiplies by 1/b (one division for the output and both derivatives).
+    "div": Op(div, "{a} * (1.0 / {b})", ("1.0 / {b}", "-{y} * (1.0 / {b})"),
+              lambda a, b, y: (1.0 / b, -y * (1.0 / b))),
+    "pow": Op(pow, "math.pow({a}, {b})",
+              ("{b} * {a} ** ({b} - 1.0)",
+               "({y} * math.log({a}) if {a} > 0.0 else 0.0 if {a} == 0.0 else math.nan)"),
+              lambda a, b, y: (_base_local_values(a, b), _exponent_local_values(a, y))),
+    # n-ary: code and local_code take the operands' source; local_values the operands
+    "sum": Op(sum_, lambda xs: f"fsum(({', '.join(xs)},))", lambda xs: ("1.0",) * len(xs),
+              lambda xs, y: (1.0,) * len(xs)),
+    "mean": Op(mean, lambda xs: f"fsum(({', '.join(xs)},)) / {len(xs)}",
+               lambda xs: (repr(1.0 / len(xs)),) * len(xs),
+               lambda xs, y: (1.0 / len(xs),) * len(xs)),
+    "dot": Op(dot, _dot_code, lambda a, b: (*b, *a), lambda a, b, y: (*b, *a)),
+    # d/dxj = e**(xj - y): every exponent <= 0, no overflow.
+    "logsumexp": Op(logsumexp, local_values=lambda xs, y: tuple(_math("exp", x - y) for x in xs)),
+    # Output i: d si / d xj = si (delta_ij - sj), sj = e**(xj - logsumexp(x)).
+    "softmax": Op(softmax, local_values=lambda xs, y, i: _softmax_locals(xs, y, i)),
+    # Output i, yi = xi - logsumexp(x): d/dxj = delta_ij - e**(xj - xi + yi).
+    "log_softmax": Op(log_softmax, local_values=lambda xs, y, i: tuple(
+        float(i == j) - _math("exp", x - (xs[i] - y)) for j, x in enumerate(xs))),
+}
+
+
+def _softmax_locals(xs: Sequence[Any], y: Any, i: int) -> tuple[Any, ...]:
+    lse = _logsumexp_values(xs)
+    return tuple(y * (float(i == j) - _math("exp", x - lse)) for j, x in enumerate(xs))
+
+
+# A node's op, as the picture shows it, -> its key in OPS. A constant power's op is "**n".
+SYMBOLS: dict[str, str] = {
+    "+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow",
+    **{name: name for name in OPS if name not in ("add", "sub", "mul", "div", "pow", "power")},
 }

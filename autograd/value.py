@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import operator
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 from . import ops
 from .mode import _mode
@@ -103,6 +103,26 @@ def _binary(rule: BinaryRule, op: str,
     left, right = ("other", "self") if reflected else ("self", "other")
     method.__doc__ = f"Return {left} {op} {right} as a node; other is a Value or a real number."
     return method
+
+
+class OpLabel(str):
+    """A node's op as the picture shows it ("**2", "dot"), carrying what that text leaves out.
+
+    A constant power carries its exponent, leaky_relu its slope, and an n-ary node that
+    folded numbers in carries its operands (or, for a layer's dot, where they went): what
+    ag.compile and grad(create_graph=True) need to rebuild the op from the node alone.
+    Ops whose children are all their operands (+, tanh, ...) keep a plain str.
+    """
+
+    key: str  # the op's entry in ops.OPS
+    params: dict[str, Any]  # keyword parameters of the op's rule (n, slope, i, b_values)
+    operands: tuple[Any, ...] | None  # every operand, numbers included; None if not kept
+
+    def __new__(cls, text: str, key: str, operands: tuple[Any, ...] | None = None,
+                **params: Any) -> OpLabel:
+        label = super().__new__(cls, text)
+        label.key, label.params, label.operands = key, params, operands
+        return label
 
 
 def _apply1(x: Value, rule: UnaryRule, op: str) -> Value:
@@ -206,12 +226,13 @@ class Value:
             return self._pow_node(exponent)
         n = float(exponent)
         # A constant exponent is not a node; the op shows it, as a learner writes x**2.
-        return _apply1(self, lambda x: ops.power(x, n), f"**{n:g}")
+        return _apply1(self, lambda x: ops.power(x, n), OpLabel(f"**{n:g}", "power", n=n))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """Return self for self > 0, else slope * self."""
         slope = _to_float(slope, "leaky_relu slope")
-        return _apply1(self, lambda x: ops.leaky_relu(x, slope), "leaky_relu")
+        return _apply1(self, lambda x: ops.leaky_relu(x, slope),
+                       OpLabel("leaky_relu", "leaky_relu", slope=slope))
 
     # ---- gradients ----------------------------------------------------------------------
 
