@@ -10,6 +10,7 @@
 
 from . import ops
 from .backward import backward, grad
+from .compile import Compiled, compile
 from .functional import batch_dots, dot, dots, log_softmax, logsumexp, mean, softmax, sum
 from .gradcheck import GradcheckError, gradcheck
 from .graph import leaves, topological_order
@@ -18,10 +19,12 @@ from .trace import trace_backward
 from .value import Value
 
 __all__ = [
+    "Compiled",
     "GradcheckError",
     "Value",
     "backward",
     "batch_dots",
+    "compile",
     "dot",
     "dots",
     "grad",

@@ -14,6 +14,9 @@ F = TypeVar("F", bound=Callable[..., object])
 class _GradMode(threading.local):
     # A class attribute is every new thread's starting value: recording on.
     enabled = True
+    # While ag.compile traces a function in this thread: the comparisons made on Values, as
+    # (value, symbol, other, result). None otherwise.
+    comparisons: list[tuple[object, str, object, bool]] | None = None
 
 
 _mode = _GradMode()

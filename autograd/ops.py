@@ -298,8 +298,22 @@ def _logsumexp_values(xs: Sequence[Any]) -> Any:
     return m + _math("log", builtins.sum(_math("exp", x - m) for x in xs))
 
 
+def _power_code(x: str, n: float) -> str:
+    # x ** n for an integer n; math.pow otherwise, which raises where ** gives a complex number.
+    if math.isfinite(n) and n.is_integer():
+        return f"{x} ** {n!r}"
+    return f"math.pow({x}, {n!r})" if math.isfinite(n) else f"math.pow({x}, float('{n!r}'))"
+
+
+def _power_local_code(x: str, n: float) -> str:
+    # The rule's n x**(n-1), with the rule's constants: 0 for n = 0.
+    return "0.0" if n == 0.0 else f"{n!r} * {x} ** {n - 1.0!r}" if math.isfinite(n) else "math.nan"
+
+
 def _dot_code(a: Sequence[str], b: Sequence[str]) -> str:
-    return f"fsum(({', '.join(f'{x} * {y}' for x, y in zip(a, b))},))"
+    # x * 1.0 is x, to the bit: a bias's term is written as the bias.
+    terms = [x if y == "1.0" else y if x == "1.0" else f"{x} * {y}" for x, y in zip(a, b)]
+    return f"fsum(({', '.join(terms)},))"
 
 
 OPS: dict[str, Op] = {
@@ -325,7 +339,7 @@ OPS: dict[str, Op] = {
     "cos": Op(cos, "math.cos({x})", ("-math.sin({x})",), lambda x, y: (-_math("sin", x),)),
     # x ** n, n a constant: the compiler writes x ** n for an integer n, math.pow otherwise
     # (it raises where the rule raises instead of returning a complex number).
-    "power": Op(power, "{x} ** {n}", ("{n} * {x} ** ({n} - 1.0)",),
+    "power": Op(power, lambda x, n: _power_code(x, n), lambda x, n: (_power_local_code(x, n),),
                 lambda x, y, n: (_base_local_values(x, n),)),
     # binary: operands {a} and {b}, output {y}
     "add": Op(add, "{a} + {b}", ("1.0", "1.0"), lambda a, b, y: (1.0, 1.0)),

@@ -136,7 +136,14 @@ def _comparison(compare: Callable[[float, float], bool],
     """Return the method comparing self.data with other's number (a Value's data or a real)."""
     def method(self: Value, other: object) -> bool:
         d = _data_of(other)
-        return NotImplemented if d is None else compare(self.data, d)
+        if d is None:
+            return NotImplemented  # type: ignore[no-any-return]  # typeshed: Any
+        result = compare(self.data, d)
+        # ag.compile, while tracing, records each comparison: a call on which one comes out
+        # differently traces again (a branch taken on a Value is part of the program).
+        if _mode.comparisons is not None:
+            _mode.comparisons.append((self, symbol, other, result))
+        return result
 
     method.__doc__ = f"Return self.data {symbol} other's number; other is a Value or a real."
     return method

@@ -1,8 +1,11 @@
-"""The pure-Python floor: each workload's forward and backward written by hand on plain floats.
+"""The pure-Python floors: each workload's forward and backward written by hand on plain floats.
 
 No graph objects at all: what any pure-Python scalar engine would still have to do. The
-arithmetic is the engines' (every sample back-propagated, no zero-gradient shortcuts), written
-as ordinary idiomatic Python: lists, zip, comprehensions, sum(map(mul, ...)) for dot products.
+`floor` arithmetic is the engines' (every sample back-propagated, no zero-gradient shortcuts),
+written as ordinary idiomatic Python: lists, zip, comprehensions, sum(map(mul, ...)) for dot
+products. The `tuned` floor (mlp_step_tuned, digits_epoch_tuned) is what a person tuning by
+hand writes: it skips what contributes exactly zero (a sample whose hinge is inactive, a ReLU
+that is off, the input layer's input gradient).
 A network is a list of layers, each a (weights, biases) pair: weights[j] are neuron j's.
 """
 
@@ -185,6 +188,90 @@ def digits_epoch(net: Network, optimizer: Adam, xs: Sequence[Sequence[float]],
     for batch in order:
         loss, grads = cross_entropy_grads(net, [xs[i] for i in batch],
                                           [targets[i] for i in batch])
+        optimizer.step(grads)
+        total += loss * len(batch)
+    return total / len(xs)
+
+
+# ---- the tuned floor: the same steps, skipping every contribution that is exactly zero ------
+
+
+def mlp_backward_tuned(net: Network, outputs: list[list[float]], g: list[float],
+                       grads: Network) -> None:
+    """mlp_backward, skipping neurons whose gradient is 0 (a ReLU that is off) and the
+    input layer's gradient with respect to its inputs (nothing uses it)."""
+    for k in range(len(net) - 1, -1, -1):
+        weights, _ = net[k]
+        grad_w, grad_b = grads[k]
+        h = outputs[k]
+        if k < len(net) - 1:
+            g = [gj if out > 0.0 else 0.0 for gj, out in zip(g, outputs[k + 1])]
+        g_in = [0.0] * len(h)
+        for j, gj in enumerate(g):
+            if gj == 0.0:
+                continue
+            grad_w[j] = [gw + gj * hi for gw, hi in zip(grad_w[j], h)]
+            grad_b[j] += gj
+            if k:
+                g_in = [gi + gj * wi for gi, wi in zip(g_in, weights[j])]
+        g = g_in
+
+
+def hinge_l2_grads_tuned(net: Network, xs: Sequence[Sequence[float]], ys: Sequence[float],
+                         alpha: float) -> tuple[float, Network]:
+    """hinge_l2_grads, back-propagating only the samples whose hinge is active."""
+    grads = zeros_like(net)
+    n = len(xs)
+    total = 0.0
+    for x, y in zip(xs, ys):
+        outputs = mlp_forward(net, x)
+        margin = 1.0 - y * outputs[-1][0]
+        if margin > 0.0:
+            total += margin
+            mlp_backward_tuned(net, outputs, [-y / n], grads)
+    squares = 0.0
+    for (weights, biases), (grad_w, grad_b) in zip(net, grads):
+        for j, (w, b) in enumerate(zip(weights, biases)):
+            squares += sum(map(mul, w, w)) + b * b
+            grad_w[j] = [gw + 2.0 * alpha * wi for gw, wi in zip(grad_w[j], w)]
+            grad_b[j] += 2.0 * alpha * b
+    return total / n + alpha * squares, grads
+
+
+def mlp_step_tuned(net: Network, xs: Sequence[Sequence[float]], ys: Sequence[float], lr: float,
+                   alpha: float) -> float:
+    """mlp_step with the tuned gradients; returns the loss."""
+    loss, grads = hinge_l2_grads_tuned(net, xs, ys, alpha)
+    sgd(net, grads, lr)
+    return loss
+
+
+def cross_entropy_grads_tuned(net: Network, xs: Sequence[Sequence[float]],
+                              targets: Sequence[int]) -> tuple[float, Network]:
+    """cross_entropy_grads with the tuned backward pass (its ReLUs that are off skipped)."""
+    grads = zeros_like(net)
+    n = len(xs)
+    total = 0.0
+    for x, t in zip(xs, targets):
+        outputs = mlp_forward(net, x)
+        logits = outputs[-1]
+        m = max(logits)
+        exps = [math.exp(z - m) for z in logits]
+        s = sum(exps)
+        total += m + math.log(s) - logits[t]
+        g = [e / s / n for e in exps]
+        g[t] -= 1.0 / n
+        mlp_backward_tuned(net, outputs, g, grads)
+    return total / n, grads
+
+
+def digits_epoch_tuned(net: Network, optimizer: Adam, xs: Sequence[Sequence[float]],
+                       targets: Sequence[int], order: list[list[int]]) -> float:
+    """digits_epoch with the tuned gradients; returns the mean loss."""
+    total = 0.0
+    for batch in order:
+        loss, grads = cross_entropy_grads_tuned(net, [xs[i] for i in batch],
+                                                [targets[i] for i in batch])
         optimizer.step(grads)
         total += loss * len(batch)
     return total / len(xs)

@@ -1,5 +1,7 @@
 """Losses: each returns one Value, the mean over the batch, and stays finite for any input.
 
+Targets may be numbers or Values (ag.compile passes an argument's numbers as Values): a
+target's checks are comparisons, which a compiled loss records as guards.
 A batch is a sequence with one entry per sample. Where a loss wants one number per
 sample, an entry may be a Value, a number, or a one-element list (what an MLP with
 one output returns), so ``hinge_loss([model(x) for x in xs], ys)`` works as written.
@@ -29,17 +31,17 @@ def mse_loss(preds: Outputs, targets: Sequence[float | Sequence[float]]) -> Valu
     """
     _check_batch(preds, targets, "mse_loss")
     flat_preds: list[Scalar] = []
-    flat_targets: list[float] = []
+    flat_targets: list[Scalar] = []
     for i, (p, t) in enumerate(zip(preds, targets)):
         if isinstance(p, Sequence) and not isinstance(p, (str, bytes)):
             if not isinstance(t, Sequence) or len(t) != len(p):
                 raise ValueError(f"mse_loss: sample {i} has {len(p)} predictions; its target "
                                  f"must be a list of {len(p)}, got {t!r:.60}")
             flat_preds.extend(_prediction(v, "mse_loss", f"prediction {i}") for v in p)
-            flat_targets.extend(_number(v, "mse_loss", f"target {i}") for v in t)
+            flat_targets.extend(_prediction(v, "mse_loss", f"target {i}") for v in t)
         else:
             flat_preds.append(_prediction(p, "mse_loss", f"prediction {i}"))
-            flat_targets.append(_number(t, "mse_loss", f"target {i}"))
+            flat_targets.append(_prediction(t, "mse_loss", f"target {i}"))
     return ag.mean([(p - t) ** 2 for p, t in zip(flat_preds, flat_targets)])
 
 
@@ -58,10 +60,11 @@ def binary_cross_entropy(probs: Outputs, targets: Sequence[float], eps: float = 
     if not 0.0 < eps < 0.5:
         raise ValueError(f"binary_cross_entropy: eps must be in (0, 0.5), got {eps!r}")
     terms = []
-    for i, (p, y) in enumerate(zip(ps, targets)):
-        y = _in_unit_interval(y, "binary_cross_entropy", f"target {i}")
-        p_data = _in_unit_interval(p.data, "binary_cross_entropy", f"probability {i}")
-        clamped = p if eps <= p_data <= 1.0 - eps else min(max(p_data, eps), 1.0 - eps)
+    for i, (p, target) in enumerate(zip(ps, targets)):
+        y = _in_unit_interval(target, "binary_cross_entropy", f"target {i}")
+        _in_unit_interval(p, "binary_cross_entropy", f"probability {i}")
+        # Compared as a Value, not as p.data: ag.compile guards the branch taken.
+        clamped = p if eps <= p <= 1.0 - eps else min(max(p.data, eps), 1.0 - eps)
         # The log-likelihood of the sample; a term with weight 0 is left out of the graph.
         if y == 1.0:
             terms.append(_log(clamped))
@@ -83,8 +86,8 @@ def bce_with_logits(logits: Outputs, targets: Sequence[float]) -> Value:
     """
     zs = _scalars(logits, targets, "bce_with_logits")
     terms = []
-    for i, (z, y) in enumerate(zip(zs, targets)):
-        y = _in_unit_interval(y, "bce_with_logits", f"target {i}")
+    for i, (z, target) in enumerate(zip(zs, targets)):
+        y = _in_unit_interval(target, "bce_with_logits", f"target {i}")
         softplus = ag.logsumexp([z, 0.0])
         terms.append(softplus if y == 0.0 else softplus - z * y)
     return ag.mean(terms)
@@ -125,7 +128,7 @@ def hinge_loss(scores: Outputs, targets: Sequence[float]) -> Value:
     ss = _scalars(scores, targets, "hinge_loss")
     terms = []
     for i, (s, y) in enumerate(zip(ss, targets)):
-        if y not in (-1, 1) or isinstance(y, bool):
+        if isinstance(y, bool) or not _is_sign(y):
             raise ValueError(f"hinge_loss: target {i} must be -1 or +1, got {y!r}")
         terms.append((1.0 - y * s).relu())
     return ag.mean(terms)
@@ -171,11 +174,22 @@ def _number(x: object, loss: str, what: str) -> float:
     return float(x)
 
 
-def _in_unit_interval(x: object, loss: str, what: str) -> float:
-    value = _number(x, loss, what)
+def _in_unit_interval(x: object, loss: str, what: str) -> Scalar:
+    """x itself if it is a Value, else x as a float; ValueError outside [0, 1]."""
+    value = x if isinstance(x, Value) else _number(x, loss, what)
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{loss}: {what} must be in [0, 1], got {value!r}")
+        raise ValueError(f"{loss}: {what} must be in [0, 1], got {float(value)!r}")
     return value
+
+
+def _is_sign(y: Scalar) -> bool:
+    """True if y is -1 or +1."""
+    if isinstance(y, Value):
+        # Compared as a Value, so ag.compile checks every call's targets; through abs(), so
+        # that one check (and one trace) holds for both signs.
+        size = abs(y)
+        return 1.0 <= size <= 1.0
+    return y in (-1, 1)
 
 
 def _log(x: Scalar) -> Scalar:

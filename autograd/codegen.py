@@ -1,0 +1,310 @@
+"""ag.compile's code writer: a traced graph, as lines, becomes one Python function.
+
+The function reads its inputs and the captured leaves, computes every node's data (one line
+per op, from the op's code in ops.OPS), checks the guards, then sweeps back (one line per
+edge, each a chain-rule step d_child += d_node * local) and returns the result's data and its
+derivative with respect to each leaf the result depends on.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import linecache
+import math
+import re
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import ops
+from .value import Value
+
+# The generated function: (inputs, captured leaves' data, with backward) -> None when a guard
+# fails, else (data, the local derivatives of the result's children; None without backward).
+CodeFunction = Callable[[list[float], list[float], bool],
+                        tuple[float, tuple[float, ...] | None] | None]
+COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+# A node with this many steps in the backward pass skips them all when its gradient is 0.
+SKIP_AT = 3
+# Short names for nn's module paths, so a line stays readable: layers.0.neurons.3.z -> L0_n3_z.
+ABBREVIATIONS = {"layers": "L", "neurons": "n"}
+
+
+@dataclass
+class Line:
+    """One node of the traced graph: an input, a leaf, or an op over earlier lines."""
+
+    label: str
+    key: str  # the op's key in ops.OPS, or "input" / "leaf"
+    # An op's operands: a line's index (int) or a number (float); an n-ary op's as lists.
+    # An input's: (its position in the inputs,); a leaf's: (its position in the leaves,).
+    operands: tuple[Any, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    in_result: bool = False  # on a path to the result (not only to a compared Value)
+
+
+@dataclass
+class Leaf:
+    """A leaf the function reached outside its arguments: captured (read at each call) if
+    anything else holds it once the trace is dropped, else a constant made inside it."""
+
+    line: int
+    ref: weakref.ref[Value]
+    data: float
+    label: str
+
+
+@dataclass
+class Program:
+    """The generated code of one trace, and what a call gives it and makes of its result."""
+
+    source: str
+    function: CodeFunction
+    captured: list[Value]  # read at every call, in the code's order
+    captured_children: tuple[Value, ...]  # those the result depends on: the node's children
+    value_children: tuple[int, ...]  # which of the call's argument Values are children
+
+
+def write_program(name: str, lines: list[Line], leaves: list[Leaf],
+                  guards: list[tuple[int, str, Any, bool]], sweep: list[int], count: int,
+                  slots: int, filename: str) -> Program:
+    """Return the Program for lines: its inputs fill slots, the first count numbers, the
+    rest Values.
+
+    sweep lists the result's lines in the order the backward pass takes them, result first.
+    """
+    output = sweep[0]
+    captured = [leaf for leaf in leaves if leaf.ref() is not None]
+    constants = {leaf.line: leaf.data for leaf in leaves if leaf.ref() is None}
+    writer = _Writer(lines, constants, count, slots)
+    body = writer.prologue(captured)
+    body += writer.forward(guards, output)
+    body.append("if not backward:")
+    body.append(f"    return {writer.names[output]}, None")
+    # The node's children: the argument Values the result depends on, then the captured leaves.
+    children = [i for i, line in enumerate(lines)
+                if line.in_result and line.key == "input" and line.operands[0] >= count]
+    children += [i for i, line in enumerate(lines)
+                 if line.in_result and line.key == "leaf" and i not in constants]
+    body += writer.backward(sweep, children)
+    function_name = _identifier(name) or "compiled"
+    header = (f"# Written by ag.compile from {name}: {len(lines)} nodes, "
+              f"{len(guards)} guards.\n"
+              f"def {function_name}(inputs, captured, backward=True):\n")
+    source = header + "".join(f"    {line}\n" for line in body)
+    code = compile(source, filename, "exec")
+    # linecache: a traceback through the code shows its lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {"math": math, "fsum": math.fsum, "ops": ops}
+    exec(code, namespace)
+    # Held from here on: the code reads them at every call.
+    held: list[Value] = [value for leaf in captured if (value := leaf.ref()) is not None]
+    by_line = {leaf.line: value for leaf, value in zip(captured, held)}
+    return Program(source, namespace[function_name], held,
+                   tuple(by_line[i] for i in children if lines[i].key == "leaf"),
+                   tuple(lines[i].operands[0] - count for i in children
+                         if lines[i].key == "input"))
+
+
+class _Writer:
+    """Names every line, then writes the function's statements."""
+
+    def __init__(self, lines: list[Line], constants: dict[int, float], count: int,
+                 slots: int) -> None:
+        self.lines, self.constants, self.count, self.slots = lines, constants, count, slots
+        self.names: list[str] = []
+        taken: dict[str, int] = {}
+        for line in lines:
+            base = _identifier(line.label) or ("leaf" if line.key in ("leaf", "input")
+                                               else line.key)
+            if base in _RESERVED or hasattr(builtins, base):
+                base += "_"  # a node named abs or sum must not hide the function
+            count = taken.get(base, 0)
+            taken[base] = count + 1
+            self.names.append(base if count == 0 else f"{base}_{count}")
+        self.groups: dict[tuple[Any, ...], str] = {}  # a vector op's call, by its operands
+
+    def operand(self, ref: Any) -> str:
+        """The source of an operand: a line's name, or a number (a constant) as a literal."""
+        if isinstance(ref, int):
+            return _literal(self.constants[ref]) if ref in self.constants else self.names[ref]
+        return _literal(ref)
+
+    def prologue(self, captured: list[Leaf]) -> list[str]:
+        names = ["_"] * self.slots  # "_" for an argument the function does not use
+        for i, line in enumerate(self.lines):
+            if line.key == "input":
+                names[line.operands[0]] = self.names[i]
+        body = ["# inputs: the numbers and Values of the arguments"]
+        body += _unpack(names, "inputs")
+        if captured:
+            body.append("# Values the function reads besides its arguments (parameters)")
+            body += _unpack([self.names[leaf.line] for leaf in captured], "captured")
+        return body
+
+    def forward(self, guards: list[tuple[int, str, Any, bool]], output: int) -> list[str]:
+        checks: dict[int, list[str]] = {}
+        for a, symbol, b, outcome in guards:
+            after = max(a, b) if isinstance(b, int) else a
+            test = f"{self.operand(a)} {COMPARE[symbol]} {self.operand(b)}"
+            checks.setdefault(after, []).append(
+                f"if {'not ' if outcome else ''}{test}: return None  # guard")
+        body = ["# forward pass"]
+        body += checks.pop(-1, [])
+        section = None
+        for i, line in enumerate(self.lines):
+            if line.key not in ("input", "leaf"):
+                section = self._section(body, line.label, section)
+                body.append(self._forward_line(i, line))
+            body += checks.get(i, [])
+        return body
+
+    def _section(self, body: list[str], label: str, current: str | None) -> str | None:
+        """Add a comment where the module path of the labels changes: one per layer."""
+        parts = label.split(".")
+        path = ".".join(parts[:2]) if len(parts) > 2 else ""
+        if path != current and path:
+            body.append(f"# {path}")
+        elif not path and current:
+            body.append("# the rest")
+        return path
+
+    def _forward_line(self, i: int, line: Line) -> str:
+        op = ops.OPS[line.key]
+        name = self.names[i]
+        args = self._arguments(line)
+        if op.code is None:
+            call = f"ops.{op.rule.__name__}({', '.join(_sequence(a) for a in args)}" + "".join(
+                f", {k}={_literal(v)}" for k, v in line.params.items() if k != "i") + ")"
+            if "i" in line.params:  # one output of a vector op: its call written once
+                group = self.groups.setdefault(tuple(map(str, args)), f"{name}_all")
+                start = f"{group} = {call}\n    " if group == f"{name}_all" else ""
+                return f"{start}{name}, {name}_locals = {group}[{line.params['i']}]"
+            return f"{name}, {name}_locals = {call}"
+        if callable(op.code):
+            return f"{name} = {op.code(*args, **line.params)}"
+        return f"{name} = {op.code.format(**self._fields(line, args))}"
+
+    def _arguments(self, line: Line) -> list[Any]:
+        return [[self.operand(r) for r in o] if isinstance(o, list) else self.operand(o)
+                for o in line.operands]
+
+    def _fields(self, line: Line, args: list[Any], name: str = "") -> dict[str, str]:
+        fields = dict(zip("ab" if len(args) == 2 else "x", args))
+        fields.update({k: _literal(v) for k, v in line.params.items()})
+        if name:
+            fields["y"] = name
+        return fields
+
+    def _locals(self, i: int, line: Line) -> list[str]:
+        """Each operand's local derivative, as source, in the order of the flat operands."""
+        op = ops.OPS[line.key]
+        args = self._arguments(line)
+        name = self.names[i]
+        count = sum(len(a) if isinstance(a, list) else 1 for a in args)
+        if op.code is None:
+            return [f"{name}_locals[{j}]" for j in range(count)]
+        if callable(op.local_code):
+            return list(op.local_code(*args, **line.params))
+        fields = self._fields(line, args, name)
+        return [code.format(**fields) for code in op.local_code]
+
+    def backward(self, sweep: list[int], children: list[int]) -> list[str]:
+        output = sweep[0]
+        body = ["# backward pass: d_n is d result / d n, and each line one step of the chain",
+                "# rule, d_child += d_node * (d node / d child)"]
+        assigned = {output}
+        body.append(f"d_{self.names[output]} = 1.0")
+        section = None
+        for i in sweep:
+            line = self.lines[i]
+            if line.key in ("input", "leaf"):
+                continue
+            section = self._section(body, line.label, section)
+            upstream = f"d_{self.names[i]}"
+            flat = [r for o in line.operands
+                    for r in (o if isinstance(o, list) else [o])]
+            steps, first = [], []
+            for ref, local in zip(flat, self._locals(i, line)):
+                if not isinstance(ref, int) or not self._needs_grad(ref):
+                    continue
+                target = f"d_{self.names[ref]}"
+                term = (upstream if local == "1.0" else f"-{upstream}" if local == "-1.0"
+                        else f"{upstream} * {_parenthesized(local)}")
+                steps.append(f"{target} {'+=' if ref in assigned else '='} {term}")
+                if ref not in assigned:
+                    first.append(target)
+                assigned.add(ref)
+            if len(steps) < SKIP_AT:
+                body += steps
+                continue
+            # A gradient of exactly 0 (behind a ReLU that is off, a hinge that is inactive)
+            # adds nothing: skip its steps, as a person tuning this by hand would.
+            body.append(f"if {upstream}:")
+            body += [f"    {step}" for step in steps]
+            if first:
+                body += ["else:", f"    {' = '.join(first)} = 0.0"]
+        grads = [f"d_{self.names[i]}" if i in assigned else "0.0" for i in children]
+        body.append(f"return {self.names[output]}, (")
+        body += [f"    {', '.join(grads[k:k + 6])}," for k in range(0, len(grads), 6)]
+        body.append(")")
+        return body
+
+    def _needs_grad(self, ref: int) -> bool:
+        """Everything but the numbers: constants and the arguments' numbers get no grad."""
+        line = self.lines[ref]
+        if line.key == "leaf":
+            return ref not in self.constants
+        return line.key != "input" or line.operands[0] >= self.count
+
+
+def _unpack(names: list[str], source: str, width: int = 6) -> list[str]:
+    lines = []
+    for start in range(0, len(names), width):
+        chunk = names[start:start + width]
+        lines.append(f"{', '.join(chunk)}, = {source}[{start}:{start + len(chunk)}]")
+    return lines
+
+
+def _sequence(arg: Any) -> str:
+    return f"({''.join(a + ', ' for a in arg)})" if isinstance(arg, list) else str(arg)
+
+
+def _literal(x: float) -> str:
+    """A number as Python source that evaluates to exactly that float."""
+    if math.isnan(x):
+        return "math.nan"
+    if math.isinf(x):
+        return "math.inf" if x > 0 else "(-math.inf)"
+    text = repr(float(x))
+    return f"({text})" if text.startswith("-") else text
+
+
+_SIMPLE = re.compile(r"^[\w.\[\]]+$")
+
+
+def _parenthesized(code: str) -> str:
+    return code if _SIMPLE.match(code) or code.startswith("(") and code.endswith(")") \
+        and code.count("(") == 1 else f"({code})"
+
+
+def _identifier(label: str) -> str:
+    """label as a Python name: nn's paths shortened, other characters as underscores."""
+    if not label:
+        return ""
+    parts: list[str] = []
+    for part in label.split("."):
+        if part.isdigit() and parts:
+            parts[-1] += part
+        else:
+            parts.append(ABBREVIATIONS.get(part, part))
+    name = re.sub(r"\W", "_", "_".join(parts))
+    if not name or name[0].isdigit() or keyword.iskeyword(name):
+        name = f"v_{name}"
+    return name
+
+
+# Names the generated code itself uses.
+_RESERVED = {"inputs", "captured", "backward", "math", "fsum", "ops"}
