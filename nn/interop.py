@@ -134,9 +134,10 @@ def mlp_from_torch(cls: type[MLP], module: torch.nn.Module) -> MLP:
     if len(hidden) > 1:
         first = specs[0][2]
         k = next(k for k, spec in enumerate(specs[:-1]) if spec[2] != first)
-        raise ValueError(f"MLP.from_torch: Linear layer {k} is followed by {specs[k][2]!r} but "
-                         f"Linear layer 0 by {first!r}; a chainrule MLP has one activation for "
-                         "all hidden layers")
+        at = [i for i, layer in enumerate(module) if type(layer) is torch.nn.Linear][k]
+        raise ValueError(f"MLP.from_torch: layer {at} ({module[at]!r}) has activation "
+                         f"{specs[k][2]!r} but the first Linear has {first!r}; a chainrule MLP "
+                         "has one activation for all hidden layers")
     nouts = [len(biases) for _, biases, _ in specs]
     # The initial weights are overwritten below; a fixed seed keeps the global random untouched.
     model = cls(len(specs[0][0][0]), nouts, activation=hidden.pop() if hidden else "relu",

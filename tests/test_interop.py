@@ -192,7 +192,8 @@ def _rejected_cases(torch):
         "float16": (nn.Sequential(nn.Linear(3, 4).half()), r"layer 0 .*float16"),
         "mixed_hidden": (nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 4), nn.Tanh(),
                                        nn.Linear(4, 1)),
-                         r"Linear layer 1 is followed by 'tanh'.*one activation"),
+                         r"layer 2 \(Linear.*has activation 'tanh' but the first Linear has "
+                         r"'relu'; .* one activation for all hidden layers"),
         "empty": (nn.Sequential(), "empty"),
     }
 
