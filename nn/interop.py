@@ -7,6 +7,16 @@ How the parameters line up. chainrule orders an MLP's parameters layer by layer,
 neuron, each neuron's weights then its bias. A ``torch.nn.Linear(nin, nout)`` holds the same
 numbers as ``weight`` (nout rows of nin, row j = neuron j's weights) and ``bias`` (nout). So
 in chainrule's order, a Linear reads row 0 of weight, bias[0], row 1 of weight, bias[1], ...
+
+>>> from nn import MLP, SGD
+>>> model = MLP(2, [3, 1], seed=0)
+>>> net = model.to_torch()
+>>> [type(m).__name__ for m in net]
+['Linear', 'ReLU', 'Linear']
+>>> MLP.from_torch(net).state_dict() == model.state_dict()
+True
+>>> type(SGD(model.parameters(), lr=0.1, momentum=0.9).to_torch(net)).__name__
+'SGD'
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """PyTorch interop: modules and optimizers handed to torch agree exactly; torch MLPs come back."""
 
+import doctest
+import importlib
 import itertools
 import subprocess
 import sys
@@ -376,3 +378,10 @@ def test_importing_autograd_and_nn_never_imports_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.torch
+def test_docstring_examples_run():
+    pytest.importorskip("torch")
+    result = doctest.testmod(importlib.import_module("nn.interop"))
+    assert result.attempted >= 4 and result.failed == 0
