@@ -213,10 +213,12 @@ def _read_linear(layer: torch.nn.Linear, where: str, before: LinearSpec | None) 
 def sgd_to_torch(optimizer: SGD, module: torch.nn.Module) -> torch.optim.SGD:
     """Return ``torch.optim.SGD`` over module's parameters, continuing optimizer's trajectory.
 
-    lr, momentum and weight_decay carry over (dampening 0, nesterov off: chainrule's SGD is
-    that case of torch's); chainrule's velocity becomes each parameter's ``momentum_buffer``.
-    Before the first step there is no velocity, and torch starts its buffer from the first
-    gradient exactly as chainrule does.
+    lr, momentum and weight_decay carry over, with dampening 0 and nesterov off: chainrule's
+    SGD is that case of torch's, step for step. Both add the decay to the gradient first
+    (g = grad + weight_decay * W), then update the buffer (v = momentum * v + g, and v = g
+    on the first step), then step W -= lr * v. chainrule's velocity becomes each parameter's
+    ``momentum_buffer``; before the first step there is none, and torch starts from g as
+    chainrule would. Every chainrule SGD setting has a torch equivalent.
     """
     require_torch("SGD.to_torch")
     import torch
@@ -277,8 +279,7 @@ def _matching_parameters(values: Sequence[Value], module: torch.nn.Module,
     if any(p.dtype != torch.float64 for p in params):
         raise ValueError(f"{where}: module must be float64, as model.to_torch() makes")
     shapes = [(m.out_features, m.in_features) for m in linears]
-    numbers = [x for rows, biases in _unflatten_tensors(linears) for row, b in zip(rows, biases)
-               for x in (*row, b)]
+    numbers = _numbers(linears)
     if len(numbers) != len(values):
         raise ValueError(f"{where}: module has {len(numbers)} parameters, the optimizer "
                          f"{len(values)}; pass model.to_torch() of the model it optimizes")
@@ -290,12 +291,17 @@ def _matching_parameters(values: Sequence[Value], module: torch.nn.Module,
     return params, shapes
 
 
-def _unflatten_tensors(linears: Sequence[torch.nn.Linear]) -> list[tuple[list[list[float]],
-                                                                          list[float]]]:
+def _numbers(linears: Sequence[torch.nn.Linear]) -> list[float]:
+    """The Linears' parameters as floats in chainrule's order: row j of weight, bias[j], ..."""
     import torch
 
-    return [(m.weight.detach().to("cpu", torch.float64).tolist(),
-             m.bias.detach().to("cpu", torch.float64).tolist()) for m in linears]
+    numbers: list[float] = []
+    for m in linears:
+        rows = m.weight.detach().to("cpu", torch.float64).tolist()
+        biases = m.bias.detach().to("cpu", torch.float64).tolist()
+        for row, b in zip(rows, biases):
+            numbers.extend([*row, b])
+    return numbers
 
 
 def _tensors(flat: Sequence[float], shapes: Sequence[tuple[int, int]]) -> list[torch.Tensor]:
