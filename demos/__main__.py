@@ -14,7 +14,7 @@ def list_demos() -> None:
     print("chainrule demos (python -m demos NAME [--smoke] [--out DIR] [--seed N]):")
     for name, what in DEMOS.items():
         marker = "*" if name == DEFAULT else " "
-        print(f" {marker} {name:<7} {what}")
+        print(f" {marker} {name:<8} {what}")
     print("   (* the default; `python -m demos NAME --help` for a demo's options)\n")
 
 

@@ -13,12 +13,16 @@ import numbers
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import autograd as ag
 from autograd import Value
 
+from . import interop
 from .module import Architecture, Module
+
+if TYPE_CHECKING:
+    import torch
 
 Input = Sequence[Value | float]
 
@@ -83,6 +87,13 @@ class Neuron(Module):
 
     def architecture(self) -> Architecture:
         return {"type": "Neuron", "nin": self.nin, "activation": self.activation}
+
+    def to_torch(self) -> torch.nn.Sequential:
+        """Return ``Sequential(Linear(nin, 1), activation)`` in float64, same weights (needs torch).
+
+        A "linear" neuron gives the Linear alone; ``MLP.to_torch`` says more.
+        """
+        return interop.neuron_to_torch(self)
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r})"
@@ -149,6 +160,13 @@ class Layer(Module):
     def architecture(self) -> Architecture:
         return {"type": "Layer", "nin": self.nin, "nout": self.nout,
                 "activation": self.activation}
+
+    def to_torch(self) -> torch.nn.Sequential:
+        """Return ``Sequential(Linear(nin, nout), activation)`` in float64, same weights.
+
+        Needs torch. A "linear" layer gives the Linear alone; ``MLP.to_torch`` says more.
+        """
+        return interop.layer_to_torch(self)
 
     def __repr__(self) -> str:
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
@@ -218,6 +236,26 @@ class MLP(Module):
     def architecture(self) -> Architecture:
         return {"type": "MLP", "nin": self.nin, "nouts": list(self.nouts),
                 "activation": self.activation, "output_activation": self.output_activation}
+
+    def to_torch(self) -> torch.nn.Sequential:
+        """Return a float64 ``torch.nn.Sequential`` of Linear and activation modules with the
+        same weights: the same outputs and parameter gradients to rounding (needs torch).
+
+        ``MLP(2, [16, 1])`` becomes ``Sequential(Linear(2, 16), ReLU(), Linear(16, 1))``;
+        a "linear" activation adds no module. See ``nn.interop`` for how parameters line up.
+        """
+        return interop.mlp_to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: torch.nn.Module) -> MLP:
+        """Return an MLP with a torch MLP's architecture and exactly its parameters (needs torch).
+
+        module: a ``torch.nn.Sequential`` of ``Linear`` layers (float32 or float64), each
+        optionally followed by ``ReLU``, ``Tanh`` or ``Sigmoid``, the hidden ones all alike.
+        Any other layer raises ValueError naming it and its position, and nothing is built.
+        ``MLP.from_torch(model.to_torch())`` has exactly model's parameters.
+        """
+        return interop.mlp_from_torch(cls, module)
 
     def __repr__(self) -> str:
         return (f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "

@@ -10,8 +10,14 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from autograd import Value
+
+from . import interop
+
+if TYPE_CHECKING:
+    import torch
 
 
 class Optimizer:
@@ -92,6 +98,14 @@ class SGD(Optimizer):
         for p, g in zip(self.params, grads):
             p.data -= lr * g
 
+    def to_torch(self, module: torch.nn.Module) -> torch.optim.SGD:
+        """Return ``torch.optim.SGD`` over module (``model.to_torch()``) with this optimizer's
+        hyperparameters and momentum buffers: training there continues this trajectory.
+
+        Needs torch; see ``nn.interop.sgd_to_torch`` for what maps to what.
+        """
+        return interop.sgd_to_torch(self, module)
+
 
 class Adam(Optimizer):
     """Adam: steps by the bias-corrected mean of the gradients over the root of their square.
@@ -137,6 +151,14 @@ class Adam(Optimizer):
             m[i] += (1.0 - beta1) * (g - m[i])
             v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
             p.data -= step_size * m[i] / (math.sqrt(v[i]) / root_correction + eps)
+
+    def to_torch(self, module: torch.nn.Module) -> torch.optim.Adam:
+        """Return ``torch.optim.Adam`` over module (``model.to_torch()``) with this optimizer's
+        hyperparameters, step count and moments: training there continues this trajectory.
+
+        Needs torch; see ``nn.interop.adam_to_torch`` for what maps to what.
+        """
+        return interop.adam_to_torch(self, module)
 
 
 def linear_decay(start: float, end: float, steps: int) -> Callable[[int], float]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import struct
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -284,3 +286,37 @@ def test_digits_smoke_writes_confusion_and_examples(tmp_path, capsys):
     assert names(report.files) == {"digits_confusion.png", "digits_examples.png"}
     for path in report.files:
         assert min(png_size(path)) > 100
+
+
+# ---- graduate -----------------------------------------------------------------------------
+
+
+def test_graduate_smoke_continues_in_torch_on_the_same_trajectory(tmp_path, capsys):
+    # The quick mode runs the whole demo when torch is there, and its skip message when not.
+    from demos import graduate
+
+    report = graduate.main(["--smoke", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    if importlib.util.find_spec("torch") is None:
+        assert "pip install torch==2.13.0" in out and report.metrics == {"skipped": 1.0}
+        return
+    assert "PyTorch loss" in out and "faster" in out
+    assert report.metrics["loss_gap"] <= 1e-12
+    assert report.metrics["parameter_gap"] <= 1e-10
+    assert report.metrics["round_trip_exact"] == 1.0
+    assert names(report.files) == {"graduate.png", "graduate_graph.svg"}
+    assert min(png_size(tmp_path / "graduate.png")) > 100
+    # The first test digit is a 7: its output neuron is drawn open, weights and all.
+    svg = ET.tostring(assert_svg(tmp_path / "graduate_graph.svg"), encoding="unicode")
+    assert "neurons.7" in svg and "w.31" in svg
+
+
+def test_graduate_without_torch_says_how_to_install_it_and_writes_nothing(tmp_path, capsys,
+                                                                          monkeypatch):
+    from demos import graduate
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails, as if absent
+    report = graduate.main(["--smoke", "--out", str(tmp_path / "g")])
+    out = capsys.readouterr().out
+    assert "PyTorch, which is not installed" in out and "pip install torch==2.13.0" in out
+    assert report.files == [] and not (tmp_path / "g").exists()
