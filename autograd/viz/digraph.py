@@ -18,6 +18,10 @@ class Digraph(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type
     run `dot` by name: write files with autograd.viz.render, which uses the same renderer.
     """
 
+    def __repr__(self) -> str:
+        # No memory address: a notebook saved with its outputs stays the same from run to run.
+        return f"<Digraph {self.name!r}: {len(self.body)} DOT statements>"
+
     def pipe(self, format: str | None = None, renderer: str | None = None,
              formatter: str | None = None, neato_no_op: bool | int | None = None,
              quiet: bool = False, *, engine: str | None = None,
