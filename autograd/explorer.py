@@ -173,6 +173,10 @@ class Explorer:
         self.html = page
         self.height = height
 
+    def __repr__(self) -> str:
+        # No memory address: a notebook saved with its outputs stays the same from run to run.
+        return f"<Explorer: a step-through page of {len(self.html):,} characters, {self.height} px>"
+
     def _repr_html_(self) -> str:
         # srcdoc gives the page its own document: its script and styles cannot touch the notebook.
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '

@@ -1,8 +1,10 @@
-"""Shared test set-up: Hypothesis profiles and a guard that grad mode never leaks between tests."""
+"""Shared test set-up: Hypothesis profiles, a guard that grad mode never leaks between tests, and
+fixtures that hide the Graphviz renderers."""
 
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from hypothesis import settings
@@ -28,3 +30,31 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     if not is_grad_enabled():
         autograd.mode._mode.enabled = True
         pytest.fail(f"{item.nodeid} left grad mode disabled (no_grad did not restore it)")
+
+
+@pytest.fixture
+def no_renderer(tmp_path, monkeypatch):
+    """A process with no Graphviz renderer at all: PATH empty, no graphviz-pure, no choice."""
+    from autograd.viz import renderer
+
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.delenv(renderer.ENV_VAR, raising=False)
+    monkeypatch.setattr(renderer, "_script_dirs", lambda: [])
+    return empty
+
+
+@pytest.fixture
+def pure_only(tmp_path, monkeypatch):
+    """A process where `dot` is hidden and graphviz-pure sits beside Python, as after pip alone."""
+    from autograd.viz import renderer
+
+    scripts = renderer._script_dirs()
+    if not any(shutil.which(renderer.PURE, path=folder) for folder in scripts):
+        pytest.skip("graphviz-pure is not installed (pip install graphviz-pure)")
+    empty = tmp_path / "empty-path"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.delenv(renderer.ENV_VAR, raising=False)
+    return renderer.find_renderer()

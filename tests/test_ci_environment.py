@@ -24,6 +24,18 @@ def test_ci_has_the_graphviz_binary_and_package() -> None:
     assert importlib.util.find_spec("graphviz") is not None
 
 
+def test_ci_has_graphviz_pure_beside_python_for_the_run_with_dot_hidden() -> None:
+    from autograd.viz import renderer
+
+    assert any(shutil.which(renderer.PURE, path=folder) for folder in renderer._script_dirs()), \
+        "CI must install the viz extra, which brings graphviz-pure"
+
+
+def test_ci_has_the_notebook_runner() -> None:
+    for name in ("nbclient", "nbformat", "ipykernel"):
+        assert importlib.util.find_spec(name) is not None, f"CI must install {name} (dev extra)"
+
+
 def test_ci_has_a_browser_and_playwright() -> None:
     assert os.path.exists("/usr/bin/chromium"), "CI must install Debian's chromium"
     assert importlib.util.find_spec("playwright") is not None

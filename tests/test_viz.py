@@ -4,12 +4,13 @@ import doctest
 import importlib
 import math
 import re
-import shutil
+import struct
 import subprocess
 import sys
 import textwrap
 import time
 import xml.etree.ElementTree as ET
+import zlib
 
 import pytest
 
@@ -24,10 +25,21 @@ from autograd.viz import (  # noqa: E402
     render,
 )
 from autograd.viz.clusters import levels  # noqa: E402
+from autograd.viz.renderer import find_renderer  # noqa: E402
 from autograd.viz.style import BAD, FILL_HIGHLIGHT, GRAD_SCALE, fmt  # noqa: E402
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
-                               reason="Graphviz 'dot' is not installed (apt-get install graphviz)")
+
+def _has_renderer() -> bool:
+    try:
+        find_renderer()
+    except GraphvizNotFoundError:
+        return False
+    return True
+
+
+# Pictures need dot or graphviz-pure; CI runs these tests once with each.
+needs_dot = pytest.mark.skipif(not _has_renderer(), reason="no Graphviz renderer: pip install "
+                               "graphviz-pure, or apt-get install graphviz")
 SVG = "{http://www.w3.org/2000/svg}"
 
 NEURON_SOURCE = """
@@ -76,6 +88,29 @@ def extent(group: ET.Element) -> tuple[float, float, float, float]:
             numbers += re.findall(r"-?\d+\.?\d*", shape.get("d") or shape.get("points"))
     xs, ys = [float(x) for x in numbers[0::2]], [float(y) for y in numbers[1::2]]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def decoded_png(data: bytes) -> tuple[int, int]:
+    """Decode a PNG far enough to trust it and return (width, height): every chunk's CRC holds,
+    and the inflated pixel rows have exactly the length the header promises."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, header, pixels = 8, None, b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"bad CRC in chunk {kind!r}"
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            pixels += body
+        pos += 12 + length
+    assert header is not None and kind == b"IEND"
+    width, height, depth, colour, _, _, interlace = header
+    assert interlace == 0 and depth == 8
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
+    assert len(zlib.decompress(pixels)) == height * (1 + width * channels)
+    return width, height
 
 
 def inside(inner: tuple, outer: tuple) -> bool:
@@ -423,6 +458,16 @@ def test_dot_source_is_identical_across_runs_and_processes():
 def test_the_digraph_shows_itself_in_jupyter_as_svg():
     bundle = draw_dot(neuron())._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
+    assert isinstance(draw_dot(neuron()), graphviz.Digraph)
+
+
+def test_the_digraph_shows_itself_in_jupyter_with_graphviz_pure_alone(pure_only):
+    assert pure_only.name == "graphviz-pure"
+    svg = draw_dot(neuron())._repr_mimebundle_()["image/svg+xml"]
+    assert "(graphviz-pure)" in svg
+    assert len(groups(ET.fromstring(svg), "node")) == 15
+    png = draw_dot(neuron())._repr_mimebundle_(include=["image/png"])["image/png"]
+    assert decoded_png(png)[0] > 100
 
 
 # ---- render --------------------------------------------------------------------------------
@@ -435,23 +480,40 @@ def test_render_writes_svg_png_and_pdf_into_new_directories(tmp_path):
     assert svg == tmp_path / "a" / "b" / "neuron.svg"
     assert len(groups(ET.parse(svg).getroot(), "node")) == 15
     png = render(o, tmp_path / "neuron.PNG")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert render(o, tmp_path / "neuron.pdf").read_bytes()[:5] == b"%PDF-"
+    width, height = decoded_png(png.read_bytes())
+    assert width > 3 * height > 150  # left to right, drawn at 150 dpi
+    if find_renderer().name == "dot":
+        assert render(o, tmp_path / "neuron.pdf").read_bytes()[:5] == b"%PDF-"
+    else:
+        with pytest.raises(GraphvizNotFoundError, match=r"PDF needs Graphviz's dot.*\.png"):
+            render(o, tmp_path / "neuron.pdf")
+        assert not (tmp_path / "neuron.pdf").exists()
 
 
-def test_render_dot_writes_the_source_without_the_binary(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+@needs_dot
+def test_the_same_graph_gives_the_same_svg_bytes_twice(tmp_path):
+    first = render(neuron(), tmp_path / "first.svg", show_local_grads=True).read_bytes()
+    second = render(neuron(), tmp_path / "second.svg", show_local_grads=True).read_bytes()
+    assert first == second
+
+
+def test_render_dot_writes_the_source_without_the_binary(tmp_path, no_renderer):
     o = neuron()
     path = render(o, tmp_path / "out" / "neuron.dot")
     assert path.read_text(encoding="utf-8") == draw_dot(o, format="dot").source
 
 
-def test_render_without_dot_on_path_says_how_to_install_it(tmp_path, monkeypatch):
-    (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+def test_render_without_any_renderer_says_what_to_install_on_each_platform(tmp_path,
+                                                                           no_renderer):
     for suffix in (".svg", ".png", ".pdf"):
-        with pytest.raises(GraphvizNotFoundError, match=r"apt-get install graphviz.*\.dot"):
+        with pytest.raises(GraphvizNotFoundError) as caught:
             render(neuron(), tmp_path / "out" / f"neuron{suffix}")
+        message = str(caught.value)
+        assert message.startswith("render: no Graphviz renderer found")
+        for fix in ("pip install graphviz-pure", "apt-get install graphviz",
+                    "brew install graphviz", "winget install graphviz", "CHAINRULE_DOT",
+                    "render to .dot, which needs no binary"):
+            assert fix in message
     assert issubclass(GraphvizNotFoundError, RuntimeError)
     assert not (tmp_path / "out").exists()
 

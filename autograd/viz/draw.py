@@ -38,7 +38,8 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
              color_by_grad: bool = False, clusters: bool | ClusterRule = True,
              collapse: bool | Iterable[str] = (), max_nodes: int = MAX_NODES) -> graphviz.Digraph:
     """Return root's graph as a graphviz.Digraph: Values as records (label, data, grad), ops as
-    small nodes, edges child -> op -> result. A notebook shows the Digraph inline.
+    small nodes, edges child -> op -> result. A notebook shows the Digraph inline, drawn by the
+    renderer find_renderer() picks (graphviz-pure does without a system Graphviz).
 
     - show_local_grads: label each edge child -> op with d op / d child, the engine's memoized
       local derivative; edge_labels[(child, parent)] replaces that label (on the first such edge).
@@ -76,7 +77,9 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
     labels = _checked_edge_labels(edge_labels)
 
     graphviz = _import_graphviz()
-    dot = graphviz.Digraph(
+    from .digraph import Digraph
+
+    dot = Digraph(
         name="autograd", format=format,
         graph_attr={"rankdir": rankdir, "fontname": style.FONT, "bgcolor": "white",
                     "nodesep": "0.2", "ranksep": "0.3", "pad": "0.15",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .draw import draw_dot
+from .renderer import GraphvizNotFoundError, draw
 
 if TYPE_CHECKING:
     import graphviz
@@ -19,19 +20,15 @@ FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
 #: Graphviz's default of 96 makes 9-point edge labels hard to read in a PNG.
 PNG_DPI = 150
 
-_INSTALL = ("Graphviz 'dot' not found on PATH; install it with `apt-get install graphviz` "
-            "(Debian/Ubuntu) or `brew install graphviz`")
-
-
-class GraphvizNotFoundError(RuntimeError):
-    """The Graphviz `dot` program, which turns DOT text into SVG, PNG or PDF, is not installed."""
+__all__ = ["FORMATS", "PNG_DPI", "GraphvizNotFoundError", "pipe", "render"]
 
 
 def render(root: Value, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     """Write the picture of root's graph to path and return path; the suffix picks the format.
 
-    .svg, .png and .pdf need Graphviz's `dot` program (GraphvizNotFoundError says how to install
-    it); .dot writes the DOT source and needs nothing. Missing parent directories are made.
+    .svg and .png need a renderer, Graphviz's `dot` or graphviz-pure (find_renderer picks it), and
+    .pdf needs `dot`; GraphvizNotFoundError says what to install. .dot writes the DOT source and
+    needs nothing. Missing parent directories are made.
     kwargs go to draw_dot (show_local_grads=True, collapse=True, ...).
 
     >>> import tempfile
@@ -62,16 +59,9 @@ def render(root: Value, path: str | os.PathLike[str], **kwargs: Any) -> Path:
 
 
 def pipe(dot: graphviz.Digraph, fmt: str, caller: str, hint: str = "") -> bytes:
-    """Return dot laid out by Graphviz's `dot` program in format fmt (svg, png, pdf).
+    """Return dot drawn in format fmt (svg, png, pdf) by the renderer find_renderer() picks.
 
-    A missing `dot` program raises GraphvizNotFoundError naming caller and saying how to
-    install it (then hint, if given).
+    A missing renderer, or one that cannot write fmt, raises GraphvizNotFoundError naming caller
+    and saying what to install (then hint, if given).
     """
-    import graphviz
-
-    try:
-        data: bytes = dot.pipe(format=fmt)
-    except graphviz.ExecutableNotFound as error:
-        raise GraphvizNotFoundError(f"{caller}: {_INSTALL}{', ' + hint if hint else ''}") \
-            from error
-    return data
+    return draw(dot.source, fmt, caller, hint)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from html import escape
 
-FONT = "Helvetica,Arial,sans-serif"
+# One family, not a CSS list: graphviz-pure has metrics for Arial (and draws PNGs with Arimo,
+# its twin) but not for a list, which it would measure as Times, so text would overflow boxes.
+# Windows and macOS have Arial; fontconfig gives dot, and browsers on Linux, a substitute.
+FONT = "Arial"
 INK = "#37474f"  # text and borders
 EDGE = "#90a4ae"
 LOCAL_GRAD = "#1565c0"  # edge labels: the chain rule's local derivatives
