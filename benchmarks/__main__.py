@@ -30,7 +30,8 @@ def _optional(module: str, package: str, notes: list[str]) -> ModuleType | None:
 
 def _run(settings: workloads.Settings, mg: ModuleType | None, torch: ModuleType | None,
          has_digits: bool, notes: list[str]) -> list[workloads.Row]:
-    steps = [workloads.chain, workloads.wide, training.mlp_step, workloads.memory]
+    steps = [workloads.chain, workloads.wide, training.mlp_step, workloads.memory,
+             workloads.compile_big]
     if has_digits:
         steps.insert(3, training.digits_epoch)
     rows: list[workloads.Row] = []
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None,
         gc.unfreeze()  # hand the imports' objects back to the collector
     engines = [e for e in report.ENGINES if any(e in r.values for r in rows)]
     found = report.targets(rows)
-    text = "\n\n".join([report.table(rows, engines), "Targets (issue 7):",
+    text = "\n\n".join([report.table(rows, engines), "Targets (issues 7 and 11):",
                         report.targets_text(found), "Notes:", report.notes_text(rows, notes)])
     print(text)
     if args.json:

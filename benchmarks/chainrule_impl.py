@@ -10,6 +10,7 @@ from .data import Digits
 from .timing import Phases, clock
 
 NAME = "chainrule"
+COMPILED = "compiled"  # the same workloads through ag.compile
 
 
 def chain(steps: int) -> Phases:
@@ -57,6 +58,41 @@ class MoonsStep:
         loss.backward()
         self.optimizer.step()
         return loss.data
+
+
+class CompiledMoonsStep(MoonsStep):
+    """MoonsStep with the whole batch's loss in one ag.compile'd function, SGD outside it."""
+
+    def __init__(self, xs: list[list[float]], ys: list[float], lr: float, alpha: float,
+                 seed: int = 0) -> None:
+        super().__init__(xs, ys, lr, alpha, seed)
+        self.compiled = ag.compile(self._loss)
+
+    def _loss(self, xs: list[list[float]], ys: list[float]) -> Value:
+        scores = [out[0] for out in self.model.forward_batch(xs)]
+        return hinge_loss(scores, ys) + self.alpha * ag.dot(self.params, self.params)
+
+    def loss(self) -> Value:
+        """The same loss as MoonsStep's, from the compiled code (traced at the first call)."""
+        return self.compiled(self.xs, self.ys)
+
+
+def digits_epoch_compiled(data: Digits, seed: int = 0) -> tuple[float, float]:
+    """Seconds for one epoch of the digits demo's compiled training loop, and seconds for
+    the first calls (one trace per batch size, made before the epoch, without updates)."""
+    from demos import digits as demo
+
+    model = demo.make_model(seed)
+    optimizer = demo.make_optimizer(model)
+    step_loss = demo.compiled_loss(model)
+    start = clock()
+    for size in sorted({len(batch) for batch in data.batch_order}):
+        step_loss(data.images[:size], [demo.one_hot(t) for t in data.labels[:size]])
+    traced = clock() - start
+    start = clock()
+    demo.train_epoch(model, optimizer, data.images, data.labels, batch_size=data.batch_size,
+                     seed=seed, step_loss=step_loss)
+    return clock() - start, traced
 
 
 def digits_epoch(data: Digits, seed: int = 0) -> float:

@@ -10,8 +10,12 @@ from importlib import metadata
 
 from .workloads import Number, Row
 
-ENGINES = ("chainrule", "micrograd", "torch", "floor")
+ENGINES = ("chainrule", "compiled", "micrograd", "torch", "floor", "tuned")
 OURS = "chainrule"
+COMPILED = "compiled"
+# The ratio columns: (numerator, baseline). Each says which floor it divides by.
+RATIOS = [(OURS, "micrograd"), (OURS, "torch"), (OURS, "floor"), (COMPILED, OURS),
+          (COMPILED, "micrograd"), (COMPILED, "floor"), (COMPILED, "tuned")]
 
 
 @dataclass
@@ -30,9 +34,9 @@ class Target:
         return self.ratio < self.bound if self.strict else self.ratio <= self.bound
 
 
-def ratio(row: Row, other: str) -> float | None:
+def ratio(row: Row, other: str, ours: str = OURS) -> float | None:
     """ours / other for the row, or None when either side has no number."""
-    mine, theirs = row.values.get(OURS), row.values.get(other)
+    mine, theirs = row.values.get(ours), row.values.get(other)
     if isinstance(mine, float) and isinstance(theirs, float) and theirs > 0.0:
         return mine / theirs
     return None
@@ -49,6 +53,13 @@ def targets(rows: list[Row]) -> list[Target]:
                                 ratio(row, "micrograd"), 1 / 50))
             found.append(Target("mlp_step: within 3x of the pure-Python floor",
                                 ratio(row, "floor"), 3.0))
+            found.append(Target("mlp_step compiled: >= 150x faster than micrograd (issue 11)",
+                                ratio(row, "micrograd", COMPILED), 1 / 150))
+            found.append(Target("mlp_step compiled: within 2x of the tuned floor (issue 11)",
+                                ratio(row, "tuned", COMPILED), 2.0))
+        elif row.workload.startswith("digits_epoch"):
+            found.append(Target("digits_epoch compiled: within 2x of the tuned floor (issue 11)",
+                                ratio(row, "tuned", COMPILED), 2.0))
         elif row.workload.startswith("chain"):
             found.append(Target("chain: fwd+bwd per node <= 1/3 of micrograd's",
                                 ratio(row, "micrograd"), 1 / 3))
@@ -95,12 +106,12 @@ def _fmt_ratio(r: float | None) -> str:
 
 def table(rows: list[Row], engines: list[str]) -> str:
     """The rows as a Markdown table: one column per engine, then ours/other ratios."""
-    others = [e for e in engines if e != OURS]
-    header = ["workload", "metric", *engines, *(f"{OURS}/{e}" for e in others)]
+    pairs = [(a, b) for a, b in RATIOS if a in engines and b in engines]
+    header = ["workload", "metric", *engines, *(f"{a}/{b}" for a, b in pairs)]
     lines = [header]
     for row in rows:
         lines.append([row.workload, row.metric, *(_fmt(row.values.get(e)) for e in engines),
-                      *(_fmt_ratio(ratio(row, e)) for e in others)])
+                      *(_fmt_ratio(ratio(row, b, a)) for a, b in pairs)])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for k, line in enumerate(lines):
@@ -138,7 +149,7 @@ def as_json(rows: list[Row], found: list[Target], settings: dict[str, object],
         "settings": settings,
         "notes": general,
         "rows": [{"workload": r.workload, "metric": r.metric, "values": r.values,
-                  "ratios": {f"{OURS}/{e}": ratio(r, e) for e in ENGINES if e != OURS},
+                  "ratios": {f"{a}/{b}": ratio(r, b, a) for a, b in RATIOS},
                   "notes": r.notes, "headline": r.total} for r in rows],
         "targets": [{"target": t.name, "ratio": t.ratio, "bound": t.bound, "met": t.met}
                     for t in found],

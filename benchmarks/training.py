@@ -43,8 +43,11 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
         steppers[mg.NAME] = theirs.step
     if torch:
         steppers[torch.NAME] = torch.MoonsStep(start, xs, ys, LR, ALPHA).step
+    steppers[ours.COMPILED] = ours.CompiledMoonsStep(xs, ys, LR, ALPHA).step
     net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
     steppers["floor"] = lambda: floor.mlp_step(net, xs, ys, LR, ALPHA)
+    tuned = [([list(w) for w in weights], list(biases)) for weights, biases in start]
+    steppers["tuned"] = lambda: floor.mlp_step_tuned(tuned, xs, ys, LR, ALPHA)
 
     losses: dict[str, float] = {}
 
@@ -64,9 +67,11 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
             return {"step": (clock() - begin) / steps[name]}
         return run
 
+    first: dict[str, float] = {}
     for name, stepper in steppers.items():  # one untimed step each: caches, first graphs
         begin = clock()
         losses[name] = stepper()  # the first step's loss: all engines must agree
+        first[name] = clock() - begin  # for the compiled engine: trace and code generation
         # Fast engines run more steps a block, so that every engine's block lasts about as
         # long (mlp_seconds, or micrograd's mlp_block steps): this shared machine has slow
         # moments of a tenth of a second, which a long block averages out and a 20 ms one
@@ -78,8 +83,19 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
                      "nn.MLP.forward_batch (one ag.dot node per neuron and point), "
-                     "the L2 as ag.dot(params, params); "
-                     "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py")
+                     "the L2 as ag.dot(params, params); compiled: the same loss function "
+                     "through ag.compile, SGD outside it; "
+                     "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py "
+                     "(every sample back-propagated); tuned: benchmarks/floor.py's "
+                     "mlp_step_tuned (inactive hinges, ReLUs that are off and the input "
+                     "gradient skipped)")
+    compiled_step = results[ours.COMPILED]["step"]
+    eager_step = results[ours.NAME]["step"]
+    if isinstance(compiled_step, float) and isinstance(eager_step, float):
+        payback = first[ours.COMPILED] / max(eager_step - compiled_step, 1e-9)
+        row.notes.append(f"compiled: the first call (trace and code generation) took "
+                         f"{first[ours.COMPILED] * 1e3:,.0f} ms, {payback:.0f} eager steps' "
+                         f"worth of the time compiling saves per step")
     row.notes.append(f"steps per timed block, {s.mlp_repeats} blocks each: "
                      + ", ".join(f"{name} {n}" for name, n in steps.items()))
     spread = max(losses.values()) - min(losses.values())
@@ -109,11 +125,29 @@ def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -
                                                           d.batch_order))}
 
     tasks["floor"] = floor_epoch
+    traced: list[float] = []
+
+    def compiled_epoch() -> Phases:
+        seconds, first_calls = ours.digits_epoch_compiled(d)
+        traced.append(first_calls)
+        return {"epoch": seconds}
+
+    def tuned_epoch() -> Phases:
+        net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
+        optimizer = floor.Adam(net, d.lr)
+        return {"epoch": timed(lambda: floor.digits_epoch_tuned(net, optimizer, d.images,
+                                                                d.labels, d.batch_order))}
+
+    tasks[ours.COMPILED] = compiled_epoch
+    tasks["tuned"] = tuned_epoch
     results = back_to_back(tasks, s.digits_repeats, warm_up=False)
     if mg:
         results[mg.NAME] = {"epoch": "n/a"}
     name = f"digits_epoch {len(d.images)} images"
-    notes = [f"MLP(64, [{d.hidden}, 10]), cross-entropy, Adam lr {d.lr}, batch {d.batch_size}"]
+    notes = [f"MLP(64, [{d.hidden}, 10]), cross-entropy, Adam lr {d.lr}, batch {d.batch_size}; "
+             "compiled: the demo's compiled_loss (one-hot targets), timed after its first "
+             f"calls, which took {min(traced):.1f} s (one trace per batch size); tuned: "
+             "floor.digits_epoch_tuned"]
     if mg:
         notes.append("micrograd 0.1.0 has no exp or log for the cross-entropy")
     return [Row(name, "s/epoch", scaled(results, "epoch", 1.0), notes, total=True)]

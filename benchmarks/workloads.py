@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import ModuleType
 
+import autograd as ag
+from autograd import Value
+
 from . import chainrule_impl as ours
 from . import floor
-from .timing import Phases, clock, fresh, median_phases
+from .timing import Phases, clock, fresh, median_phases, timed
 
 Number = float | str | None  # a measurement, the error an engine raised, or None for n/a
 
@@ -42,6 +45,7 @@ class Settings:
     digits_repeats: int
     memory_nodes: int
     demo: bool
+    compile_nodes: int = 100_000  # compile_big: the size of the graph ag.compile writes out
 
 
 # The full run's medians are of 9 repeats for the targets' workloads: this machine is shared,
@@ -52,7 +56,7 @@ FULL = Settings(chain_steps=100_000, chain_repeats=9, shallow_chains=200, wide_n
 QUICK = Settings(chain_steps=100_000, chain_repeats=3, shallow_chains=40, wide_n=10_000,
                  wide_repeats=3, mlp_repeats=3, mlp_block=1, mlp_seconds=0.5,
                  digits_images=160,
-                 digits_repeats=1, memory_nodes=100_000, demo=False)
+                 digits_repeats=1, memory_nodes=100_000, demo=False, compile_nodes=20_000)
 
 
 def round_robin(tasks: dict[str, Callable[[], Phases]], repeats: int) -> dict[str, Phases]:
@@ -259,3 +263,44 @@ def _traced(build: Callable[[], object]) -> tuple[int, object]:
     finally:
         tracemalloc.stop()
     return held - base, kept
+
+
+# ---- ag.compile on a big graph ----------------------------------------------------------------
+
+
+def compile_big(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """ag.compile on a chain of compile_nodes nodes: the first call's time and memory, and a
+    replay against the eager forward and backward."""
+    steps = s.compile_nodes // 2
+    w = Value(0.999)
+
+    def chain(x: Value) -> Value:
+        for _ in range(steps):
+            x = (x * w).tanh()
+        return x
+
+    fresh()
+    tracemalloc.start()
+    try:
+        # Tracing and writing the code (Compiled._trace), without running it: tracemalloc
+        # slows a run quadratically in the length of the function (it looks up each line).
+        program = ag.compile(chain)._trace((0.5,))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del program
+    fresh()
+    step = ag.compile(chain)
+    first = timed(lambda: step(0.5))
+    fresh()
+    replay = timed(lambda: step(0.5).backward())
+    fresh()
+    eager = timed(lambda: chain(Value(0.5)).backward())
+    name = f"compile {2 * steps:,}-node chain"
+    lines = step.source.count("\n")
+    notes = [f"ag.compile of x -> tanh(x w), {steps:,} times: {lines:,} lines of Python; "
+             "first call = trace + code generation + Python's compile(), its peak memory as "
+             "tracemalloc counts it"]
+    return [Row(name, "first call s", {ours.COMPILED: first}, notes),
+            Row(name, "first call peak MB", {ours.COMPILED: peak / 1e6}),
+            Row(name, "fwd+bwd ms", {ours.NAME: eager * 1e3, ours.COMPILED: replay * 1e3})]

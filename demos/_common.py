@@ -27,9 +27,14 @@ class Report:
 
 
 def parse_args(name: str, description: str, argv: Sequence[str] | None,
-               seed: int = 0) -> argparse.Namespace:
-    """Parse the options every demo takes: --smoke, --out DIR and --seed N."""
+               seed: int = 0, compiled: bool = False) -> argparse.Namespace:
+    """Parse the options every demo takes: --smoke, --out DIR and --seed N; with compiled,
+    also --eager (train without ag.compile)."""
     parser = argparse.ArgumentParser(prog=f"python -m demos {name}", description=description)
+    if compiled:
+        parser.add_argument("--eager", action="store_true",
+                            help="train eagerly, building the graph at every step, instead of "
+                                 "replaying the code ag.compile wrote for it")
     parser.add_argument("--smoke", action="store_true",
                         help="a few steps on a little data: checks the demo runs, in seconds")
     parser.add_argument("--out", type=Path, default=Path("out") / name,

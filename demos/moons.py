@@ -53,24 +53,48 @@ def make_model(seed: int = 0) -> MLP:
     return MLP(2, [16, 16, 1], seed=seed)
 
 
+def loss_of(model: MLP, scores: list[Value], ys: list[float]) -> Value:
+    """Mean hinge loss plus ALPHA * sum of squared parameters."""
+    params = model.parameters()
+    return hinge_loss(scores, ys) + ALPHA * ag.dot(params, params)
+
+
 def loss_and_accuracy(model: MLP, xs: list[list[float]],
                       ys: list[float]) -> tuple[Value, float]:
-    """Mean hinge loss plus ALPHA * sum of squared parameters, and the fraction classified right."""
+    """The loss, and the fraction of points classified right."""
     scores = [out[0] for out in model.forward_batch(xs)]
-    params = model.parameters()
-    loss = hinge_loss(scores, ys) + ALPHA * ag.dot(params, params)
-    return loss, accuracy(scores, ys, threshold=0.0)
+    return loss_of(model, scores, ys), accuracy(scores, ys, threshold=0.0)
 
 
-def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int) -> History:
-    """Full-batch SGD with a decaying learning rate; one forward, backward and update per step."""
+def compiled_loss(model: MLP) -> ag.Compiled:
+    """The loss, compiled: traced at the first call, then replayed as generated Python."""
+    def loss(xs: list[list[float]], ys: list[float]) -> Value:
+        return loss_of(model, [out[0] for out in model.forward_batch(xs)], ys)
+    return ag.compile(loss)
+
+
+def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int,
+          compiled: bool = True) -> History:
+    """Full-batch SGD with a decaying learning rate; one forward, backward and update per step.
+
+    Compiled, each step replays the code ag.compile wrote at the first step.
+    """
     optimizer = SGD(model.parameters(), lr=LR_START)
     schedule = linear_decay(LR_START, LR_END, steps)
     history = History()
+    step_loss = compiled_loss(model) if compiled else None
     bar = progress(range(steps), desc="moons", unit="step")
     for step in bar:
+        if step_loss is not None:
+            # Measured apart, outside the step's time: the compiled loss returns only the loss.
+            with no_grad():
+                right = accuracy([out[0] for out in model.forward_batch(xs)], ys,
+                                 threshold=0.0)
         clock = Stopwatch()
-        loss, right = loss_and_accuracy(model, xs, ys)
+        if step_loss is None:
+            loss, right = loss_and_accuracy(model, xs, ys)
+        else:
+            loss = step_loss(xs, ys)
         optimizer.zero_grad()
         loss.backward()
         optimizer.lr = schedule(step)
@@ -81,6 +105,24 @@ def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int) -> His
         history.lr.append(optimizer.lr)
         bar.set_postfix(loss=f"{loss.data:.4f}", acc=f"{right:.0%}")
     return history
+
+
+def step_times(model: MLP, xs: list[list[float]], ys: list[float], compiled: bool,
+               repeats: int = 5) -> float:
+    """The median time of a step (loss, backward, no update) done the other way: compiled
+    (after its first call) or eager. The model is left as it was, its grads zeroed."""
+    step_loss = compiled_loss(model) if compiled else None
+    if step_loss is not None:
+        step_loss(xs, ys)  # the first call traces and writes the code
+    times = []
+    for _ in range(repeats):
+        clock = Stopwatch()
+        loss = loss_and_accuracy(model, xs, ys)[0] if step_loss is None else step_loss(xs, ys)
+        model.zero_grad()
+        loss.backward()
+        times.append(clock.seconds())
+    model.zero_grad()
+    return sorted(times)[len(times) // 2]
 
 
 def plot_boundary(model: MLP, xs: list[list[float]], ys: list[float], path: str,
@@ -132,7 +174,7 @@ def plot_curves(history: History, path: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> Report:
     """Run the demo: train on two moons, print the progress and draw the boundary."""
-    args = parse_args(NAME, __doc__.splitlines()[0], argv)
+    args = parse_args(NAME, __doc__.splitlines()[0], argv, compiled=True)
     n, steps, resolution = (30, 5, 12) if args.smoke else (POINTS, STEPS, 80)
     banner("moons: an MLP learns to separate two half-moons", [
         f"{n} points from sklearn.datasets.make_moons (noise {NOISE}, seed {args.seed}).",
@@ -144,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
     xs, ys = load_data(n, NOISE, args.seed)
     model = make_model(args.seed)
     print(f"{len(model.parameters())} parameters.\n")
-    history = train(model, xs, ys, steps)
+    history = train(model, xs, ys, steps, compiled=not args.eager)
 
     print(f"  {'step':>5}{'lr':>8}{'loss':>10}{'accuracy':>10}")
     for step in sorted({*range(0, steps, max(1, steps // 10)), steps - 1}):
@@ -154,10 +196,18 @@ def main(argv: Sequence[str] | None = None) -> Report:
     per_step = sorted(history.seconds)[len(history.seconds) // 2]
     total = sum(history.seconds)
     print(f"\nFinal training accuracy: {final_accuracy:.0%} ({round(final_accuracy * n)}/{n})")
-    print(f"Time per step (forward + backward + update): median {1000 * per_step:.1f} ms,"
-          f" total {total:.2f} s for {steps} steps\n")
+    how = "eager" if args.eager else "ag.compile"
+    print(f"Time per step ({how}; forward + backward + update): median {1000 * per_step:.1f} ms,"
+          f" total {total:.2f} s for {steps} steps")
+    other = step_times(model, xs, ys, compiled=args.eager)
+    first = "" if args.eager else f"; the first, which traced and wrote the code, " \
+        f"{1000 * history.seconds[0]:.0f} ms"
+    print(f"  compiled: {1000 * (other if args.eager else per_step):.1f} ms a step{first}")
+    print(f"  eager:    {1000 * (per_step if args.eager else other):.1f} ms a step "
+          f"(loss and backward, measured after training)\n")
     report.metrics.update(accuracy=final_accuracy, final_loss=history.loss[-1],
-                          seconds_per_step=per_step, seconds=total)
+                          seconds_per_step=per_step, seconds=total,
+                          seconds_per_step_other=other)
 
     out = prepare_out(args.out)
     boundary, curves = out / "moons_boundary.png", out / "moons_curves.png"

@@ -93,25 +93,39 @@ def bce_with_logits(logits: Outputs, targets: Sequence[float]) -> Value:
     return ag.mean(terms)
 
 
-def cross_entropy(logits_batch: Sequence[Sequence[Scalar]], target_indices: Sequence[int]) -> Value:
+def cross_entropy(logits_batch: Sequence[Sequence[Scalar]],
+                  targets: Sequence[int | Sequence[Scalar]]) -> Value:
     """Return the mean of -log softmax(logits)[target] = logsumexp(logits) - logits[target].
 
-    Each sample gives its logits (one per class) and the index of its true class.
-    Stable for logits of any size; d loss / d logits = (softmax(logits) - onehot) / n.
+    Each sample gives its logits (one per class) and either the index of its true class or,
+    as in PyTorch, the probability of each class (a one-hot list, or soft labels):
+    then its term is sum_j p_j (logsumexp(logits) - logits_j). Probabilities are numbers, so
+    ag.compile takes them as inputs, where a class index is part of the traced structure.
+    Stable for logits of any size; d loss / d logits = (softmax(logits) - target) / n.
 
     >>> round(cross_entropy([[Value(0.0), Value(0.0)]], [1]).data, 6)
     0.693147
+    >>> round(cross_entropy([[Value(0.0), Value(0.0)]], [[0.0, 1.0]]).data, 6)
+    0.693147
     """
-    _check_batch(logits_batch, target_indices, "cross_entropy")
+    _check_batch(logits_batch, targets, "cross_entropy")
     terms: list[Value] = []
-    for i, (logits, t) in enumerate(zip(logits_batch, target_indices)):
+    for i, (logits, t) in enumerate(zip(logits_batch, targets)):
         if isinstance(logits, (Value, numbers.Real, str, bytes)) \
                 or not isinstance(logits, Sequence):
             raise TypeError(f"cross_entropy: sample {i} must be a list of logits, "
                             f"got {type(logits).__name__}")
+        if isinstance(t, Sequence) and not isinstance(t, (str, bytes)):
+            if len(t) != len(logits):
+                raise ValueError(f"cross_entropy: target {i} has {len(t)} probabilities "
+                                 f"for a sample with {len(logits)} logits")
+            probs = [_prediction(p, "cross_entropy", f"target {i}") for p in t]
+            lse = ag.logsumexp(logits)
+            terms.append(ag.dot([lse - z for z in logits], probs))
+            continue
         if not isinstance(t, numbers.Integral) or isinstance(t, bool):
-            raise TypeError(f"cross_entropy: target {i} must be a class index (int), "
-                            f"got {type(t).__name__}: {t!r:.40}")
+            raise TypeError(f"cross_entropy: target {i} must be a class index (int) or a "
+                            f"list of probabilities, got {type(t).__name__}: {t!r:.40}")
         if not 0 <= t < len(logits):
             raise ValueError(f"cross_entropy: target {i} is {t}, outside [0, {len(logits)}) "
                              f"for a sample with {len(logits)} logits")

@@ -19,7 +19,8 @@ from nn import MLP, cross_entropy
 
 TINY = workloads.Settings(chain_steps=30, chain_repeats=1, shallow_chains=2, wide_n=20,
                           wide_repeats=1, mlp_repeats=1, mlp_block=1, mlp_seconds=0.0,
-                          digits_images=8, digits_repeats=1, memory_nodes=300, demo=False)
+                          digits_images=8, digits_repeats=1, memory_nodes=300, demo=False,
+                          compile_nodes=200)
 
 
 def test_floor_chain_gradients_match_the_engine() -> None:
@@ -66,6 +67,29 @@ def test_floor_cross_entropy_gradients_match_the_engine() -> None:
     assert floor.flat(grads) == pytest.approx([p.grad for p in model.parameters()], abs=1e-12)
 
 
+def test_tuned_floor_gives_the_floors_gradients() -> None:
+    xs, ys = data.two_moons(16, seed=4)
+    net = training.layers_of(MLP(2, [6, 6, 1], seed=4))
+    loss, grads = floor.hinge_l2_grads(net, xs, ys, alpha=1e-2)
+    tuned_loss, tuned = floor.hinge_l2_grads_tuned(net, xs, ys, alpha=1e-2)
+    assert tuned_loss == pytest.approx(loss, abs=1e-12)
+    assert floor.flat(tuned) == pytest.approx(floor.flat(grads), abs=1e-12)
+    images = [[0.1 * (i - j) for j in range(6)] for i in range(5)]
+    net = training.layers_of(MLP(6, [5, 3], seed=2))
+    loss, grads = floor.cross_entropy_grads(net, images, [0, 2, 1, 2, 0])
+    tuned_loss, tuned = floor.cross_entropy_grads_tuned(net, images, [0, 2, 1, 2, 0])
+    assert tuned_loss == pytest.approx(loss, abs=1e-12)
+    assert floor.flat(tuned) == pytest.approx(floor.flat(grads), abs=1e-12)
+
+
+def test_compiled_moons_step_equals_the_eager_one() -> None:
+    xs, ys = data.two_moons(12, seed=3)
+    eager = ours.MoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1)
+    compiled = ours.CompiledMoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1)
+    assert [eager.step() for _ in range(3)] == [compiled.step() for _ in range(3)]
+    assert [p.data for p in eager.params] == [p.data for p in compiled.params]
+
+
 def test_floor_adam_matches_nn_adam() -> None:
     from nn import Adam
 
@@ -92,7 +116,7 @@ def test_tiny_run_writes_table_targets_and_json(tmp_path: Path,
     path = tmp_path / "bench.json"
     assert main(["--json", str(path)], settings=TINY) == 0
     out = capsys.readouterr().out
-    assert "| chain 30 steps" in out and "Targets (issue 7):" in out
+    assert "| chain 30 steps" in out and "Targets (issues 7 and 11):" in out
     results = json.loads(path.read_text())
     assert {"machine", "settings", "rows", "targets"} <= results.keys()
     rows = {(r["workload"], r["metric"]): r for r in results["rows"]}
@@ -101,6 +125,10 @@ def test_tiny_run_writes_table_targets_and_json(tmp_path: Path,
     memory = next(r for r in results["rows"] if r["workload"].startswith("memory"))
     assert memory["values"]["chainrule"] > 0.0
     assert any(t["target"].startswith("mlp_step") for t in results["targets"])
+    step = next(r for r in results["rows"] if r["workload"].startswith("mlp_step"))
+    assert step["values"]["compiled"] > 0.0 and step["values"]["tuned"] > 0.0
+    assert step["ratios"]["compiled/tuned"] > 0.0
+    assert any("first call" in note for note in step["notes"])
 
 
 def test_targets_compare_ours_over_other_against_bounds() -> None:

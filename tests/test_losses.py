@@ -224,3 +224,21 @@ def test_bad_arguments_raise_clear_errors(call, error, message):
 def test_docstring_examples_pass():
     result = doctest.testmod(importlib.import_module("nn.losses"))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_cross_entropy_takes_probabilities_as_targets() -> None:
+    logits = [[Value(0.5), Value(-1.0), Value(2.0)], [Value(0.0), Value(0.3), Value(-0.2)]]
+    by_index = cross_entropy(logits, [2, 0])
+    one_hot = cross_entropy(logits, [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    assert abs(one_hot.data - by_index.data) < 1e-15
+    soft = cross_entropy(logits, [[0.2, 0.3, 0.5], [0.5, 0.5, 0.0]])
+    expected = 0.0
+    for row, probs in zip(logits, [[0.2, 0.3, 0.5], [0.5, 0.5, 0.0]]):
+        zs = [v.data for v in row]
+        lse = math.log(sum(math.exp(z) for z in zs))
+        expected += sum(p * (lse - z) for p, z in zip(probs, zs)) / 2
+    assert abs(soft.data - expected) < 1e-14
+    soft.backward()
+    assert abs(sum(v.grad for v in logits[0])) < 1e-15  # (softmax - p) sums to 0
+    with pytest.raises(ValueError, match="target 0 has 2 probabilities"):
+        cross_entropy(logits[:1], [[0.5, 0.5]])
