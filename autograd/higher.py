@@ -39,7 +39,7 @@ def grad_values(output: Value, inputs: Sequence[Value]) -> list[Value]:
         for child, local in zip(node.children, _local_values(node)):
             if child not in needed:
                 continue
-            contribution = _times(local, upstream, made_here)
+            contribution = _times(local, upstream)
             if contribution is None:
                 continue
             previous = adjoint.get(child)
@@ -115,16 +115,16 @@ def _local_values(node: Value) -> list[Value | float]:
             for operand, local in zip(flat, local_values) if isinstance(operand, Value)]
 
 
-def _times(local: Value | float, upstream: Adjoint, original: set[Value]) -> Adjoint | None:
+def _times(local: Value | float, upstream: Adjoint) -> Adjoint | None:
     """Return local * upstream, or None for a constant 0 local (it sends nothing back).
 
     Constants fold: 1 * u is u itself and -1 * u is -u. A 0 local is skipped only when the
     upstream is finite, so that 0 * inf still gives NaN, as in backward().
     """
     if isinstance(local, Value):
-        # The seed's product 1 * local is local itself, unless local is a node of the
-        # original graph (mul's, exp's): a result must be a node of the new graph.
-        if type(upstream) is float and upstream == 1.0 and local not in original:
+        # 1 * local is local itself, even a node of the original graph (mul's, exp's):
+        # _results gives a result of its own to an input whose adjoint is one.
+        if type(upstream) is float and upstream == 1.0:
             return local
         return local * upstream
     if local == 1.0:
@@ -141,6 +141,9 @@ def _results(output: Value, inputs: Sequence[Value], adjoint: dict[Value, Adjoin
     """Return each input's adjoint as a Value of its own: a new node, labelled d out / d in."""
     results: list[Value] = []
     returned: set[Value] = set()
+    name = output.label or "out"
+    if "/" in name:  # a derivative already: d(dy/dx)/dx
+        name = f"({name})"
     for x in inputs:
         g = adjoint.get(x, 0.0)
         if not isinstance(g, Value):
@@ -151,7 +154,7 @@ def _results(output: Value, inputs: Sequence[Value], adjoint: dict[Value, Adjoin
             g = g * 1.0
         returned.add(g)
         if x.label:
-            g.label = f"d{output.label or 'out'}/d{x.label}"
+            g.label = f"d{name}/d{x.label}"
         results.append(g)
     return results
 

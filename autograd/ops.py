@@ -287,6 +287,8 @@ def _base_local_values(a: Any, b: Any) -> Any:
         return 0.0
     if a_data == 0.0 and b_data < 1.0:
         return math.inf
+    if b_data == 2.0 and isinstance(b, (int, float)):
+        return b * a  # a**1 is a, to the bit: one node less in the derivative's picture
     return b * a ** (b - 1.0)
 
 

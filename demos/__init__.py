@@ -9,5 +9,6 @@ DEMOS = {
     "xor": "2-2-1 sigmoid network: closed-form deltas beside autograd's, then trained on XOR",
     "moons": "MLP(2, [16, 16, 1]) on two moons with hinge loss: decision boundary and curves",
     "digits": "MLP on scikit-learn's 8x8 digits with cross-entropy and Adam: >= 95% on test",
+    "newton": "Newton's method (engine Hessians) against gradient descent on Rosenbrock's valley",
 }
 DEFAULT = "moons"
