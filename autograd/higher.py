@@ -7,14 +7,16 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from . import ops
+from .backward import grad
 from .functional import node_operands
 from .graph import topological_order
 from .mode import _mode
 from .value import Value
 
-# An adjoint (d output / d node) while the sweep builds it: a Value, or a plain number while it
-# is still a constant (the seed 1.0, or a sum of constant local derivatives such as add's).
-Adjoint = Value | float
+# A node's grad (d output / d node) while the sweep builds it, kept in a dict and never in
+# .grad: a Value, or a plain number while it is still a constant (the seed 1.0, or a sum of
+# constant local derivatives such as add's).
+Grad = Value | float
 
 
 def grad_values(output: Value, inputs: Sequence[Value]) -> list[Value]:
@@ -29,11 +31,10 @@ def grad_values(output: Value, inputs: Sequence[Value]) -> list[Value]:
     """
     order = topological_order(output)
     needed, passing = _on_a_path_to(order, inputs)
-    adjoint: dict[Value, Adjoint] = {output: 1.0} if output in needed else {}
-    made_here = set(order)  # the original graph: no result may be one of its nodes
+    grads: dict[Value, Grad] = {output: 1.0} if output in needed else {}
     for node in reversed(order):
-        # In reverse topological order every user of node came first: its adjoint is final.
-        upstream = adjoint.get(node)
+        # In reverse topological order every user of node came first: upstream is final.
+        upstream = grads.get(node)
         if upstream is None or node not in passing:
             continue
         for child, local in zip(node.children, _local_values(node)):
@@ -42,9 +43,9 @@ def grad_values(output: Value, inputs: Sequence[Value]) -> list[Value]:
             contribution = _times(local, upstream)
             if contribution is None:
                 continue
-            previous = adjoint.get(child)
-            adjoint[child] = contribution if previous is None else previous + contribution
-    return _results(output, inputs, adjoint, made_here)
+            previous = grads.get(child)
+            grads[child] = contribution if previous is None else previous + contribution
+    return _results(output, inputs, grads, set(order))
 
 
 def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
@@ -59,8 +60,6 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     >>> hessian(x * x * y, [x, y])
     [[4.0, 2.0], [2.0, 0.0]]
     """
-    from .backward import grad
-
     inputs = _checked(output, inputs, "hessian")
     with _recording():
         first = grad(output, inputs, create_graph=True)
@@ -115,7 +114,7 @@ def _local_values(node: Value) -> list[Value | float]:
             for operand, local in zip(flat, local_values) if isinstance(operand, Value)]
 
 
-def _times(local: Value | float, upstream: Adjoint) -> Adjoint | None:
+def _times(local: Value | float, upstream: Grad) -> Grad | None:
     """Return local * upstream, or None for a constant 0 local (it sends nothing back).
 
     Constants fold: 1 * u is u itself and -1 * u is -u. A 0 local is skipped only when the
@@ -123,7 +122,7 @@ def _times(local: Value | float, upstream: Adjoint) -> Adjoint | None:
     """
     if isinstance(local, Value):
         # 1 * local is local itself, even a node of the original graph (mul's, exp's):
-        # _results gives a result of its own to an input whose adjoint is one.
+        # _results gives a node of its own to an input whose grad is one.
         if type(upstream) is float and upstream == 1.0:
             return local
         return local * upstream
@@ -136,21 +135,22 @@ def _times(local: Value | float, upstream: Adjoint) -> Adjoint | None:
     return local * upstream
 
 
-def _results(output: Value, inputs: Sequence[Value], adjoint: dict[Value, Adjoint],
+def _results(output: Value, inputs: Sequence[Value], grads: dict[Value, Grad],
              original: set[Value]) -> list[Value]:
-    """Return each input's adjoint as a Value of its own: a new node, labelled d out / d in."""
+    """Return each input's grad as a Value of its own: a new node, labelled d out / d in."""
     results: list[Value] = []
     returned: set[Value] = set()
     name = output.label or "out"
     if "/" in name:  # a derivative already: d(dy/dx)/dx
         name = f"({name})"
     for x in inputs:
-        g = adjoint.get(x, 0.0)
+        g = grads.get(x, 0.0)
         if not isinstance(g, Value):
             g = Value(g)
         elif g in original or g in returned:
-            # Where the derivative is an original node or another input's result (add's
-            # adjoint passes through unchanged): a node of its own, so labels stay apart.
+            # Where the derivative is a node of the original graph (d(x*y)/dx is y) or another
+            # input's result (add passes upstream through): a node of its own, so labels stay
+            # apart and the original graph stays as it was.
             g = g * 1.0
         returned.add(g)
         if x.label:
