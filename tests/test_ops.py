@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import CASES, WEIGHTS, OpCase
 
-from autograd import Value, gradcheck, ops
+from autograd import Value, gradcheck, ops, topological_order
+from autograd.functional import node_operands
 
 # Forward values and gradients agree with math's formulas to a few ulps.
 EXACT = {"rel": 1e-12, "abs": 1e-14}
@@ -197,9 +198,6 @@ def test_local_values_data_equals_the_float_rule(key: str) -> None:
     # Every node of key in the table's rows: local_values, on the node's operands (Values and
     # folded numbers), and again on plain numbers, gives the local derivatives the rule stored.
     # logsumexp and its kin compute e**(x - y) rather than e**x / sum: equal to rounding.
-    from autograd.functional import node_operands
-    from autograd.graph import topological_order
-
     tolerance = {"rel": 1e-13, "abs": 1e-15} if key in {"logsumexp", "softmax",
                                                           "log_softmax"} else {"rel": 0, "abs": 0}
     local_values = ops.OPS[key].local_values
