@@ -12,8 +12,9 @@ from . import ops
 from .backward import backward, grad
 from .compile import Compiled, compile
 from .functional import batch_dots, dot, dots, log_softmax, logsumexp, mean, softmax, sum
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import leaves, topological_order
+from .higher import hessian
 from .mode import is_grad_enabled, no_grad
 from .trace import trace_backward
 from .value import Value
@@ -29,6 +30,8 @@ __all__ = [
     "dots",
     "grad",
     "gradcheck",
+    "gradgradcheck",
+    "hessian",
     "is_grad_enabled",
     "leaves",
     "log_softmax",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from .graph import topological_order
+from .mode import is_grad_enabled
 from .value import Value
 
 
@@ -126,15 +127,36 @@ def _sweep(order: list[Value], gradient: float) -> None:
                 child._upstream += local * upstream
 
 
-def grad(output: Value, inputs: Sequence[Value]) -> list[float]:
+@overload
+def grad(output: Value, inputs: Sequence[Value],
+         create_graph: Literal[False] = False) -> list[float]: ...
+
+
+@overload
+def grad(output: Value, inputs: Sequence[Value], create_graph: Literal[True]) -> list[Value]: ...
+
+
+@overload
+def grad(output: Value, inputs: Sequence[Value],
+         create_graph: bool) -> list[float] | list[Value]: ...
+
+
+def grad(output: Value, inputs: Sequence[Value],
+         create_graph: bool = False) -> list[float] | list[Value]:
     """Return d output / d input for each input, leaving every .grad as it was.
 
-    Inputs that output does not depend on get 0.0.
+    Inputs that output does not depend on get 0.0. With create_graph=True each derivative is
+    a Value, a node of a new graph made of the engine's own ops, that can be differentiated
+    again (grad, backward, to any order; see autograd.higher). Inside no_grad() those Values
+    are leaves holding the numbers, as PyTorch gives tensors without a graph there.
 
     >>> from autograd import Value
     >>> x, y = Value(2.0), Value(5.0)
     >>> grad(x * y, [x, y]), x.grad
     ([5.0, 2.0], 0.0)
+    >>> gx, gy = grad(x * x * y, [x, y], create_graph=True)
+    >>> gx.data, grad(gx, [x, y])
+    (20.0, [10.0, 4.0])
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
@@ -142,6 +164,12 @@ def grad(output: Value, inputs: Sequence[Value]) -> list[float]:
     for i, node in enumerate(inputs):
         if not isinstance(node, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(node).__name__}")
+    if create_graph:
+        if is_grad_enabled():
+            from .higher import grad_values
+
+            return grad_values(output, inputs)
+        return [Value(g) for g in grad(output, inputs)]
     order = topological_order(output)
     saved = [node.grad for node in order]
     in_graph = set(order)

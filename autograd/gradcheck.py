@@ -1,11 +1,12 @@
-"""gradcheck: backward()'s gradients against central finite differences."""
+"""gradcheck: backward()'s gradients against central finite differences; gradgradcheck: the
+second derivatives of grad(create_graph=True) against central differences of the first."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 
-from .mode import no_grad
+from .backward import grad
 from .value import Value, _to_float
 
 
@@ -49,6 +50,55 @@ def gradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float], eps: 
     return True
 
 
+def gradgradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float],
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """Return True if the second derivatives agree with central differences, else raise.
+
+    Entry (i, j) is d/dx_j of g_i = d fn / d x_i. The analytic one differentiates the Value
+    g_i that grad(create_graph=True) returns; the numeric one is
+    (g_i(x + eps e_j) - g_i(x - eps e_j)) / 2 eps, with g from grad()'s float sweep. They
+    agree when |analytic - numeric| <= atol + rtol * |numeric|. GradcheckError lists every
+    entry, the disagreeing ones flagged.
+
+    >>> gradgradcheck(lambda v: (v[0] * v[1]).tanh() + v[0] ** 3, [0.3, -0.8])
+    True
+    """
+    if not eps > 0.0:  # also catches NaN
+        raise ValueError(f"gradgradcheck: eps must be > 0, got {eps!r}")
+    point = [_to_float(x, "gradgradcheck input") for x in inputs]
+    leaves = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
+    first = grad(_call(fn, leaves), leaves, create_graph=True)
+    analytic = [grad(g, leaves) for g in first]
+    n = len(point)
+    columns = []  # column j: d g / d x_j for every i, by central differences
+    for j in range(n):
+        above, below = _first_derivatives(fn, point, j, eps), _first_derivatives(fn, point, j, -eps)
+        columns.append([(a - b) / (2 * eps) for a, b in zip(above, below)])
+    rows = []
+    for i in range(n):
+        for j in range(n):
+            a, numeric = analytic[i][j], columns[j][i]
+            ok = abs(a - numeric) <= atol + rtol * abs(numeric)
+            rows.append((i, j, a, numeric, ok and not (math.isnan(a) or math.isnan(numeric))))
+    bad = [row for row in rows if not row[4]]
+    if bad:
+        lines = [f"  d2/dx{i} dx{j} at {point!r}: analytic {a!r}, numeric {num!r}"
+                 f"{'' if ok else '  <- wrong'}" for i, j, a, num, ok in rows]
+        raise GradcheckError(
+            f"gradgradcheck: {len(bad)} of {len(rows)} second derivatives disagree "
+            f"(eps={eps}, atol={atol}, rtol={rtol}):\n" + "\n".join(lines))
+    return True
+
+
+def _first_derivatives(fn: Callable[[list[Value]], Value], point: list[float], j: int,
+                       step: float) -> list[float]:
+    """Return grad() of fn at point with input j moved by step: the float sweep's numbers."""
+    shifted = list(point)
+    shifted[j] += step
+    leaves = [Value(x) for x in shifted]
+    return grad(_call(fn, leaves), leaves)
+
+
 def _call(fn: Callable[[list[Value]], Value], args: list[Value]) -> Value:
     """Return fn(args), checked to be a Value."""
     out = fn(args)
@@ -59,8 +109,9 @@ def _call(fn: Callable[[list[Value]], Value], args: list[Value]) -> Value:
 
 def _evaluate(fn: Callable[[list[Value]], Value], point: list[float], i: int,
               step: float) -> float:
-    """Return fn's data at point with input i moved by step, recording no graph."""
+    """Return fn's data at point with input i moved by step."""
     shifted = list(point)
     shifted[i] += step
-    with no_grad():
-        return _call(fn, [Value(x) for x in shifted]).data
+    # Grad mode stays on: fn may itself differentiate (a derivative made with
+    # grad(create_graph=True)), which needs the graph recorded.
+    return _call(fn, [Value(x) for x in shifted]).data

@@ -277,12 +277,18 @@ def _sign(v: Any) -> float:
 
 def _base_local_values(a: Any, b: Any) -> Any:
     """d(a**b)/da = b a**(b-1), from Values or numbers; where the rule's slope is 0 or
-    vertical (b = 0; a = 0 with b < 1) the same constant, as the rule gives."""
+    vertical (b = 0; a = 0 with b < 1) the same constant, as the rule gives.
+
+    A Value exponent at 0 keeps b a**(b-1) where a != 0: it is 0 there, but its derivative
+    in b, a**(b-1), is not (the mixed second derivative of a**b).
+    """
     a_data, b_data = float(a), float(b)
-    if b_data == 0.0:
+    if b_data == 0.0 and (a_data == 0.0 or isinstance(b, (int, float))):
         return 0.0
     if a_data == 0.0 and b_data < 1.0:
         return math.inf
+    if b_data == 2.0 and isinstance(b, (int, float)):
+        return b * a  # a**1 is a, to the bit: one node less in the derivative's picture
     return b * a ** (b - 1.0)
 
 

@@ -11,5 +11,6 @@ DEMOS = {
     "digits": "MLP on scikit-learn's 8x8 digits with cross-entropy and Adam: >= 95% on test",
     "graduate": "the digits MLP and its Adam handed to PyTorch: training carries on exactly",
     "tutorial": "runs the notebook demos/tutorial.ipynb (a learner's hour) and saves its outputs",
+    "newton": "Newton's method (engine Hessians) against gradient descent on Rosenbrock's valley",
 }
 DEFAULT = "moons"

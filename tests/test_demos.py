@@ -320,3 +320,44 @@ def test_graduate_without_torch_says_how_to_install_it_and_writes_nothing(tmp_pa
     out = capsys.readouterr().out
     assert "PyTorch, which is not installed" in out and "pip install torch==2.13.0" in out
     assert report.files == [] and not (tmp_path / "g").exists()
+
+
+# ---- newton -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", [(-1.2, 1.0), (0.5, -0.3), (1.0, 1.0), (2.0, 3.5)])
+def test_newton_engine_hessian_equals_the_formula(point):
+    from demos import newton
+
+    _, gradient, engine = newton.gradient_and_hessian(point)
+    x, y = point
+    assert gradient == pytest.approx([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)],
+                                     rel=1e-14, abs=1e-12)
+    for row, expected in zip(engine, newton.hessian_by_hand(point)):
+        assert row == pytest.approx(expected, rel=1e-14, abs=1e-12)
+    for row, expected in zip(engine, newton.hessian_by_differences(point)):
+        assert row == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def test_newton_reaches_the_minimum_in_a_handful_of_steps_and_descent_in_thousands():
+    from demos import newton
+
+    fast = newton.newton()
+    slow = newton.gradient_descent()
+    assert fast.converged and fast.steps == 6
+    assert slow.converged and 10_000 < slow.steps < newton.MAX_GD
+    assert fast.values[-1] < 1e-15 and len(fast.values) == len(fast.points)
+
+
+def test_newton_smoke_prints_the_check_and_draws_paths_and_gradient_graph(tmp_path, capsys):
+    from demos import newton
+
+    report = newton.main(["--smoke", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "->  agree" in out and "Newton: 6 steps" in out
+    assert report.metrics["hessian_worst_difference"] < 1e-6
+    assert report.metrics["gd_steps"] == newton.SMOKE_GD and not report.metrics["gd_converged"]
+    assert names(report.files) == {"newton_paths.png", "newton_gradient.svg"}
+    assert min(png_size(tmp_path / "newton_paths.png")) > 100
+    svg = ET.tostring(assert_svg(tmp_path / "newton_gradient.svg"), encoding="unicode")
+    assert "df/dx" in svg

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import CASES, WEIGHTS, OpCase
 
-from autograd import Value, gradcheck, ops
+from autograd import Value, gradcheck, ops, topological_order
+from autograd.functional import node_operands
 
 # Forward values and gradients agree with math's formulas to a few ulps.
 EXACT = {"rel": 1e-12, "abs": 1e-14}
@@ -175,3 +176,45 @@ def test_relu_lets_nan_through_like_pytorch():
     y = Value(math.nan).relu()
     assert math.isnan(y.data)
     assert y.local_grads == (0.0,)
+
+
+# ---- the derivatives written with Values (for grad(create_graph=True)) ----------------------
+
+
+def _value_positions(operands: tuple[object, ...]) -> list[bool]:
+    flat = [x for o in operands for x in (o if isinstance(o, list) else [o])]
+    return [isinstance(x, Value) for x in flat]
+
+
+def _numbers(operands: tuple[object, ...]) -> tuple[object, ...]:
+    """The operands with every Value replaced by its number (lists stay lists)."""
+    def number(x: object) -> object:
+        return x.data if isinstance(x, Value) else x
+    return tuple([number(x) for x in o] if isinstance(o, list) else number(o) for o in operands)
+
+
+@pytest.mark.parametrize("key", sorted(ops.OPS))
+def test_local_values_data_equals_the_float_rule(key: str) -> None:
+    # Every node of key in the table's rows: local_values, on the node's operands (Values and
+    # folded numbers), and again on plain numbers, gives the local derivatives the rule stored.
+    # logsumexp and its kin compute e**(x - y) rather than e**x / sum: equal to rounding.
+    tolerance = {"rel": 1e-13, "abs": 1e-15} if key in {"logsumexp", "softmax",
+                                                          "log_softmax"} else {"rel": 0, "abs": 0}
+    local_values = ops.OPS[key].local_values
+    assert local_values is not None
+    checked = 0
+    for case in CASES:
+        for point in case.points():
+            for node in topological_order(case.call([Value(x) for x in point])):
+                if not node.children or node_operands(node)[0] != key:
+                    continue
+                _, operands, params = node_operands(node)
+                where = _value_positions(operands)
+                for args, y in [(operands, node), (_numbers(operands), node.data)]:
+                    locals_ = local_values(*args, y, **params)
+                    assert len(locals_) == len(where)
+                    kept = [float(d) for d, is_value in zip(locals_, where) if is_value]
+                    assert kept == pytest.approx(list(node.local_grads), **tolerance), (
+                        case.name, point)
+                checked += 1
+    assert checked >= 5
