@@ -25,7 +25,6 @@ from .value import Value
 # fails, else (data, the local derivatives of the result's children; None without backward).
 CodeFunction = Callable[[list[float], list[float], bool],
                         tuple[float, tuple[float, ...] | None] | None]
-COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 # A node with this many steps in the backward pass skips them all when its gradient is 0.
 SKIP_AT = 3
 # Short names for nn's module paths, so a line stays readable: layers.0.neurons.3.z -> L0_n3_z.
@@ -121,9 +120,9 @@ class _Writer:
                                                else line.key)
             if base in _RESERVED or hasattr(builtins, base):
                 base += "_"  # a node named abs or sum must not hide the function
-            count = taken.get(base, 0)
-            taken[base] = count + 1
-            self.names.append(base if count == 0 else f"{base}_{count}")
+            seen = taken.get(base, 0)
+            taken[base] = seen + 1
+            self.names.append(base if seen == 0 else f"{base}_{seen}")
         self.groups: dict[tuple[Any, ...], str] = {}  # a vector op's call, by its operands
 
     def operand(self, ref: Any) -> str:
@@ -148,7 +147,7 @@ class _Writer:
         checks: dict[int, list[str]] = {}
         for a, symbol, b, outcome in guards:
             after = max(a, b) if isinstance(b, int) else a
-            test = f"{self.operand(a)} {COMPARE[symbol]} {self.operand(b)}"
+            test = f"{self.operand(a)} {symbol} {self.operand(b)}"
             checks.setdefault(after, []).append(
                 f"if {'not ' if outcome else ''}{test}: return None  # guard")
         body = ["# forward pass"]
@@ -157,7 +156,7 @@ class _Writer:
         for i, line in enumerate(self.lines):
             if line.key not in ("input", "leaf"):
                 section = self._section(body, line.label, section)
-                body.append(self._forward_line(i, line))
+                body += self._forward_lines(i, line)
             body += checks.get(i, [])
         return body
 
@@ -171,21 +170,23 @@ class _Writer:
             body.append("# the rest")
         return path
 
-    def _forward_line(self, i: int, line: Line) -> str:
+    def _forward_lines(self, i: int, line: Line) -> list[str]:
+        """The statement computing line i's node (two for a vector op's first output)."""
         op = ops.OPS[line.key]
         name = self.names[i]
         args = self._arguments(line)
-        if op.code is None:
+        if op.code is None:  # no code in the table: a call of the op's rule
             call = f"ops.{op.rule.__name__}({', '.join(_sequence(a) for a in args)}" + "".join(
                 f", {k}={_literal(v)}" for k, v in line.params.items() if k != "i") + ")"
-            if "i" in line.params:  # one output of a vector op: its call written once
-                group = self.groups.setdefault(tuple(map(str, args)), f"{name}_all")
-                start = f"{group} = {call}\n    " if group == f"{name}_all" else ""
-                return f"{start}{name}, {name}_locals = {group}[{line.params['i']}]"
-            return f"{name}, {name}_locals = {call}"
+            if "i" not in line.params:
+                return [f"{name}, {name}_locals = {call}"]
+            # One output of a vector op (softmax): the call is written once, at the first.
+            group = self.groups.setdefault(tuple(map(str, args)), f"{name}_all")
+            first = [f"{group} = {call}"] if group == f"{name}_all" else []
+            return [*first, f"{name}, {name}_locals = {group}[{line.params['i']}]"]
         if callable(op.code):
-            return f"{name} = {op.code(*args, **line.params)}"
-        return f"{name} = {op.code.format(**self._fields(line, args))}"
+            return [f"{name} = {op.code(*args, **line.params)}"]
+        return [f"{name} = {op.code.format(**self._fields(line, args))}"]
 
     def _arguments(self, line: Line) -> list[Any]:
         return [[self.operand(r) for r in o] if isinstance(o, list) else self.operand(o)

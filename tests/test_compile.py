@@ -424,3 +424,17 @@ def test_a_100000_node_graph_compiles_and_matches_eager() -> None:
     assert _close(out.local_grads[out.children.index(w)], ag.grad(eager, [w])[0])
     assert step.source.count("\n") > 100_000
     assert seconds < 300  # 15 s measured on this project's machine: see the README
+
+
+def test_the_compiled_node_is_first_order_only() -> None:
+    w = Value(2.0)
+    out = ag.compile(lambda x: (w * x).tanh())(Value(0.3))
+    assert ag.grad(out, [w]) == [pytest.approx(0.3 * (1 - math.tanh(0.6) ** 2), rel=1e-15)]
+    with pytest.raises(ValueError, match="create_graph"):
+        ag.grad(out, [w], create_graph=True)
+
+
+def test_every_op_of_the_table_is_compiled_by_the_tests_above() -> None:
+    from autograd import ops
+
+    assert {case.covers for case in CASES} == set(ops.OPS)
