@@ -53,6 +53,7 @@ class Leaf:
     ref: weakref.ref[Value]
     data: float
     label: str
+    made_by_hand: str = ""  # the op of a node made by hand (Value(..., op=...)), read as a leaf
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Program:
     captured: list[Value]  # read at every call, in the code's order
     captured_children: tuple[Value, ...]  # those the result depends on: the node's children
     value_children: tuple[int, ...]  # which of the call's argument Values are children
+    failed: bool = False  # the last run raised (a math error; eager code then runs instead)
 
 
 def write_program(name: str, lines: list[Line], leaves: list[Leaf],
@@ -75,13 +77,28 @@ def write_program(name: str, lines: list[Line], leaves: list[Leaf],
     sweep lists the result's lines in the order the backward pass takes them, result first.
     """
     output = sweep[0]
-    captured = [leaf for leaf in leaves if leaf.ref() is not None]
+    for leaf in leaves:
+        if leaf.made_by_hand and leaf.ref() is None:
+            # Made inside the function, by hand: its data depends on the arguments in a way
+            # the table cannot write out. (One made outside is read at every call, as eager.)
+            raise TypeError(f"compile: {name} makes a node by hand (op "
+                            f"{leaf.made_by_hand!r}), whose rule ops.OPS does not have; build "
+                            "it from the engine's ops, or call the function without compile")
+    # Captured leaves in the order the forward pass first uses them: a model's first layer first.
+    first_use: dict[int, int] = {}
+    for i, line in enumerate(lines):
+        if line.key not in ("input", "leaf"):
+            for ref in _flat(line.operands):
+                if isinstance(ref, int):
+                    first_use.setdefault(ref, i)
+    captured = sorted((leaf for leaf in leaves if leaf.ref() is not None),
+                      key=lambda leaf: first_use.get(leaf.line, leaf.line))
     constants = {leaf.line: leaf.data for leaf in leaves if leaf.ref() is None}
     writer = _Writer(lines, constants, count, slots)
     body = writer.prologue(captured)
     body += writer.forward(guards, output)
     body.append("if not backward:")
-    body.append(f"    return {writer.names[output]}, None")
+    body.append(f"    return {writer.operand(output)}, None")
     # The node's children: the argument Values the result depends on, then the captured leaves.
     children = [i for i, line in enumerate(lines)
                 if line.in_result and line.key == "input" and line.operands[0] >= count]
@@ -89,6 +106,8 @@ def write_program(name: str, lines: list[Line], leaves: list[Leaf],
                  if line.in_result and line.key == "leaf" and i not in constants]
     body += writer.backward(sweep, children)
     function_name = _identifier(name) or "compiled"
+    if function_name in _RESERVED or hasattr(builtins, function_name):
+        function_name += "_"
     header = (f"# Written by ag.compile from {name}: {len(lines)} nodes, "
               f"{len(guards)} guards.\n"
               f"def {function_name}(inputs, captured, backward=True):\n")
@@ -114,16 +133,28 @@ class _Writer:
                  slots: int) -> None:
         self.lines, self.constants, self.count, self.slots = lines, constants, count, slots
         self.names: list[str] = []
-        taken: dict[str, int] = {}
+        self.taken: set[str] = set()
+        self.counts: dict[str, int] = {}  # base name -> the number its next name starts from
         for line in lines:
-            base = _identifier(line.label) or ("leaf" if line.key in ("leaf", "input")
-                                               else line.key)
-            if base in _RESERVED or hasattr(builtins, base):
-                base += "_"  # a node named abs or sum must not hide the function
-            seen = taken.get(base, 0)
-            taken[base] = seen + 1
-            self.names.append(base if seen == 0 else f"{base}_{seen}")
-        self.groups: dict[tuple[Any, ...], str] = {}  # a vector op's call, by its operands
+            self.names.append(self.unique(_identifier(line.label) or (
+                "leaf" if line.key in ("leaf", "input") else line.key)))
+        self.groups: dict[tuple[Any, ...], str] = {}  # a vector op's call, by op and operands
+        self.rule_locals: dict[str, str] = {}  # node name -> the name of its rule's locals
+
+    def unique(self, base: str) -> str:
+        """A new name from base: not taken, not a name the code uses, and, with d_ before it
+        (its gradient's name), not taken either."""
+        if base in _RESERVED or hasattr(builtins, base) or base.startswith("d_"):
+            base = f"v_{base}"  # a node named abs, sum or d_x must not hide another name
+        # Numbered from where this base's last name left off: a graph repeats names a lot.
+        k = self.counts.get(base, 0)
+        name = base if k == 0 else f"{base}_{k}"
+        while name in self.taken or f"d_{name}" in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.counts[base] = k + 1
+        self.taken.update((name, f"d_{name}"))
+        return name
 
     def operand(self, ref: Any) -> str:
         """The source of an operand: a line's name, or a number (a constant) as a literal."""
@@ -136,7 +167,8 @@ class _Writer:
         for i, line in enumerate(self.lines):
             if line.key == "input":
                 names[line.operands[0]] = self.names[i]
-        body = ["# inputs: the numbers and Values of the arguments"]
+        body = ["# inputs: the numbers and Values of the arguments (a, b, = s[0:2] names a slice's",
+                "# items)"]
         body += _unpack(names, "inputs")
         if captured:
             body.append("# Values the function reads besides its arguments (parameters)")
@@ -150,7 +182,8 @@ class _Writer:
             test = f"{self.operand(a)} {symbol} {self.operand(b)}"
             checks.setdefault(after, []).append(
                 f"if {'not ' if outcome else ''}{test}: return None  # guard")
-        body = ["# forward pass"]
+        body = ["# forward pass; a guard, `if ...: return None`, sends a call on which a",
+                "# comparison made while tracing comes out otherwise back to be traced again"]
         body += checks.pop(-1, [])
         section = None
         for i, line in enumerate(self.lines):
@@ -164,6 +197,7 @@ class _Writer:
         """Add a comment where the module path of the labels changes: one per layer."""
         parts = label.split(".")
         path = ".".join(parts[:2]) if len(parts) > 2 else ""
+        path = "".join(ch if ch.isprintable() else "?" for ch in path)
         if path != current and path:
             body.append(f"# {path}")
         elif not path and current:
@@ -179,14 +213,25 @@ class _Writer:
             call = f"ops.{op.rule.__name__}({', '.join(_sequence(a) for a in args)}" + "".join(
                 f", {k}={_literal(v)}" for k, v in line.params.items() if k != "i") + ")"
             if "i" not in line.params:
-                return [f"{name}, {name}_locals = {call}"]
+                return [f"{name}, {self._locals_name(name)} = {call}"]
             # One output of a vector op (softmax): the call is written once, at the first.
-            group = self.groups.setdefault(tuple(map(str, args)), f"{name}_all")
-            first = [f"{group} = {call}"] if group == f"{name}_all" else []
-            return [*first, f"{name}, {name}_locals = {group}[{line.params['i']}]"]
+            key = (line.key, *map(str, args))
+            first = [] if key in self.groups else [f"{self._group(key, name)} = {call}"]
+            return [*first, f"{name}, {self._locals_name(name)} = "
+                            f"{self.groups[key]}[{line.params['i']}]"]
         if callable(op.code):
             return [f"{name} = {op.code(*args, **line.params)}"]
         return [f"{name} = {op.code.format(**self._fields(line, args))}"]
+
+    def _group(self, key: tuple[Any, ...], name: str) -> str:
+        self.groups[key] = self.unique(f"{name}_all")
+        return self.groups[key]
+
+    def _locals_name(self, name: str) -> str:
+        """The name of the local derivatives a rule's call returns for the node name."""
+        if name not in self.rule_locals:
+            self.rule_locals[name] = self.unique(f"{name}_locals")
+        return self.rule_locals[name]
 
     def _arguments(self, line: Line) -> list[Any]:
         return [[self.operand(r) for r in o] if isinstance(o, list) else self.operand(o)
@@ -206,7 +251,7 @@ class _Writer:
         name = self.names[i]
         count = sum(len(a) if isinstance(a, list) else 1 for a in args)
         if op.code is None:
-            return [f"{name}_locals[{j}]" for j in range(count)]
+            return [f"{self._locals_name(name)}[{j}]" for j in range(count)]
         if callable(op.local_code):
             return list(op.local_code(*args, **line.params))
         fields = self._fields(line, args, name)
@@ -215,7 +260,8 @@ class _Writer:
     def backward(self, sweep: list[int], children: list[int]) -> list[str]:
         output = sweep[0]
         body = ["# backward pass: d_n is d result / d n, and each line one step of the chain",
-                "# rule, d_child += d_node * (d node / d child)"]
+                "# rule, d_child += d_node * (d node / d child); `if d_n:` skips the steps of a",
+                "# gradient that is exactly 0"]
         assigned = {output}
         body.append(f"d_{self.names[output]} = 1.0")
         section = None
@@ -225,8 +271,7 @@ class _Writer:
                 continue
             section = self._section(body, line.label, section)
             upstream = f"d_{self.names[i]}"
-            flat = [r for o in line.operands
-                    for r in (o if isinstance(o, list) else [o])]
+            flat = _flat(line.operands)
             steps, first = [], []
             for ref, local in zip(flat, self._locals(i, line)):
                 if not isinstance(ref, int) or not self._needs_grad(ref):
@@ -248,7 +293,7 @@ class _Writer:
             if first:
                 body += ["else:", f"    {' = '.join(first)} = 0.0"]
         grads = [f"d_{self.names[i]}" if i in assigned else "0.0" for i in children]
-        body.append(f"return {self.names[output]}, (")
+        body.append(f"return {self.operand(output)}, (")
         body += [f"    {', '.join(grads[k:k + 6])}," for k in range(0, len(grads), 6)]
         body.append(")")
         return body
@@ -259,6 +304,11 @@ class _Writer:
         if line.key == "leaf":
             return ref not in self.constants
         return line.key != "input" or line.operands[0] >= self.count
+
+
+def _flat(operands: tuple[Any, ...]) -> list[Any]:
+    """An op's operands in order, an n-ary op's lists opened: as its local derivatives come."""
+    return [r for o in operands for r in (o if isinstance(o, list) else [o])]
 
 
 def _unpack(names: list[str], source: str, width: int = 6) -> list[str]:
@@ -308,4 +358,4 @@ def _identifier(label: str) -> str:
 
 
 # Names the generated code itself uses.
-_RESERVED = {"inputs", "captured", "backward", "math", "fsum", "ops"}
+_RESERVED = {"inputs", "captured", "backward", "math", "fsum", "ops", "_"}

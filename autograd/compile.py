@@ -21,8 +21,10 @@ from .functional import node_operands
 from .mode import _mode
 from .value import OpLabel, Value, _node
 
-# How many traces one argument structure keeps (one per outcome of its guards).
+# How many traces one argument structure keeps (one per outcome of its guards), and how many
+# structures a compiled function keeps (the least recently used goes first).
 MAX_TRACES = 8
+MAX_STRUCTURES = 64
 Structure = tuple[Any, ...]
 
 
@@ -33,7 +35,9 @@ def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - named after t
     forward and backward passes as Python; later calls run that code. Branches taken on
     comparisons of Values (``if x > 0``) are guarded: a call on which one comes out
     differently traces again. Branches on ``.data`` read directly are not seen (as with
-    ``torch.jit.trace``): the code keeps the branch taken while tracing.
+    ``torch.jit.trace``): the code keeps the branch taken while tracing. While tracing, fn
+    gets the arguments' floats as Values; ``float()`` of one makes the code hold for that
+    number only. ``no_grad``, ``detach`` and nodes made by hand inside fn raise TypeError.
 
     >>> from autograd import Value
     >>> w = Value(2.0, label="w")
@@ -63,6 +67,9 @@ class Compiled:
         self.__name__ = getattr(fn, "__name__", "compiled")
         self.__doc__ = fn.__doc__
         self.traces = 0  # how many times fn was traced: a test and a benchmark read it
+        # The node's op: the function's name, which the picture shows, marked as no op of
+        # the table (a function named tanh must not be read as tanh).
+        self.op = OpLabel(self.__name__, "compiled")
         self._programs: dict[Structure, list[Program]] = {}
         self._last: Program | None = None
 
@@ -89,52 +96,63 @@ class Compiled:
             first: dict[int, int] = {}
             structure = (structure, tuple(first.setdefault(id(v), i)
                                           for i, v in enumerate(values)))
-        programs = self._programs.setdefault(structure, [])
+        if _not_finite(numbers_in) or _not_finite([v.data for v in values]):
+            # inf and NaN meet the rules' edges (exp(inf) raises in eager code): run eagerly.
+            return self._eager(args, values)
+        programs = self._programs.pop(structure, [])
+        self._programs[structure] = programs  # the most recently used structure last
+        if len(self._programs) > MAX_STRUCTURES:
+            del self._programs[next(iter(self._programs))]
         for program in programs:
-            result = self._run(program, args, numbers_in, values)
+            result = self._run(program, numbers_in, values)
             if result is not None:
                 return result
+            if program.failed:  # the code raised: eager code gives the error, or the result
+                return self._eager(args, values)
         program = self._trace(args)
         programs.insert(0, program)
         del programs[MAX_TRACES:]
-        result = self._run(program, args, numbers_in, values)
-        if result is None:  # the trace's own guards failed: fn is not deterministic
-            return self._eager(program, args, values)
-        return result
+        result = self._run(program, numbers_in, values)
+        # None: the trace's own guards failed (fn is not deterministic) or the code raised
+        # where the rule does not (sqrt's slope at 0 is inf in the rule, 0.5 / 0 in the code).
+        return self._eager(args, values) if result is None else result
 
     # ---- replay ---------------------------------------------------------------------------
 
-    def _run(self, program: Program, args: tuple[Any, ...], numbers_in: list[float],
+    def _run(self, program: Program, numbers_in: list[float],
              values: list[Value]) -> Value | None:
-        """Return the node from program's code, or None when one of its guards fails."""
+        """Return the node from program's code; None when one of its guards fails, or when
+        the code raises (program.failed then tells which)."""
         self._last = program
         inputs = [*numbers_in, *[v.data for v in values]]
+        captured = [leaf.data for leaf in program.captured]
         recording = _mode.enabled
+        program.failed = False
         try:
-            out = program.function(inputs, [leaf.data for leaf in program.captured], recording)
+            out = program.function(inputs, captured, recording)
         except (ArithmeticError, ValueError):
-            # The code raises where an op's rule raises, but without the rule's message (and,
-            # at an edge such as sqrt's slope at 0, where the rule returns inf): run fn
-            # eagerly, which raises the eager error itself or gives the right result.
-            return self._eager(program, args, values)
+            # The code raises where an op's rule raises, but without the rule's message.
+            program.failed = True
+            return None
         if out is None:
             return None
         data, local_grads = out
         if not recording or local_grads is None:
             return Value(data)
         children = (*[values[i] for i in program.value_children], *program.captured_children)
-        return _node(data, self.__name__, (*children, *local_grads))
+        return _node(data, self.op, (*children, *local_grads))
 
-    def _eager(self, program: Program, args: tuple[Any, ...], values: list[Value]) -> Value:
-        """Return fn(*args) run eagerly, as the node the code would have returned."""
+    def _eager(self, args: tuple[Any, ...], values: list[Value]) -> Value:
+        """Return fn(*args) run eagerly, as the node the code would have returned: its
+        children are the argument Values and the leaves the result depends on."""
         result = self.fn(*args)
         if not isinstance(result, Value):
             raise TypeError(f"compile: {self.__name__} must return a Value, "
                             f"got {type(result).__name__}")
         if not _mode.enabled:
             return Value(result.data)
-        children = [*[values[i] for i in program.value_children], *program.captured_children]
-        return _node(result.data, self.__name__, (*children, *grad(result, children)))
+        children = _leaves(result, {id(v) for v in values})
+        return _node(result.data, self.op, (*children, *grad(result, children)))
 
     # ---- tracing ----------------------------------------------------------------------------
 
@@ -142,8 +160,9 @@ class Compiled:
         """Run fn eagerly on args, its numbers replaced by Values, and return its program."""
         names = _argument_names(self.fn, len(args))
         placeholders: list[Value] = []
-        values: list[tuple[Value, str]] = []  # each argument Value, and its place
-        traced = tuple(_placeholders(arg, name, placeholders, values)
+        values: list[tuple[Value, str]] = []  # each argument Value's stand-in, and its place
+        proxies: dict[int, Value] = {}
+        traced = tuple(_placeholders(arg, name, placeholders, values, proxies)
                        for arg, name in zip(args, names))
         previous = _mode.enabled, _mode.comparisons
         _mode.enabled, _mode.comparisons = True, []
@@ -155,12 +174,13 @@ class Compiled:
         if not isinstance(result, Value):
             raise TypeError(f"compile: {self.__name__} must return a Value, "
                             f"got {type(result).__name__}")
-        self.traces += 1
         lines, leaves, guards, sweep = _lines(result, comparisons, placeholders, values)
         # Drop the traced graph: a leaf no one else holds was made inside fn, a constant.
-        del result, comparisons, traced
-        return write_program(self.__name__, lines, leaves, guards, sweep, len(placeholders),
-                             len(placeholders) + len(values), _filename(self))
+        del result, comparisons, traced, proxies
+        program = write_program(self.__name__, lines, leaves, guards, sweep, len(placeholders),
+                                len(placeholders) + len(values), _filename(self))
+        self.traces += 1
+        return program
 
 
 def _structure(x: Any, numbers_in: list[float], values: list[Value]) -> Any:
@@ -189,14 +209,26 @@ def _structure(x: Any, numbers_in: list[float], values: list[Value]) -> Any:
 
 
 def _placeholders(x: Any, name: str, placeholders: list[Value],
-                  values: list[tuple[Value, str]]) -> Any:
-    """Return x with every float replaced by a new leaf Value labelled with its place."""
+                  values: list[tuple[Value, str]], proxies: dict[int, Value]) -> Any:
+    """Return x with every float replaced by a new leaf Value labelled with its place, and
+    every Value by a new leaf standing in for it (the same one where a Value comes twice).
+
+    A stand-in keeps an argument apart from a Value fn reaches otherwise, even when the call
+    passes that same Value: the next call may pass another.
+    """
     if isinstance(x, Value):
-        values.append((x, name))
-        return x
+        proxy = proxies.get(id(x))
+        if proxy is None:
+            proxy = proxies[id(x)] = Value(x.data, label=x.label or name)
+        values.append((proxy, name))
+        return proxy
     if isinstance(x, (list, tuple)):
-        items = [_placeholders(v, f"{name}_{i}", placeholders, values) for i, v in enumerate(x)]
-        return items if type(x) is list else type(x)(items) if type(x) is tuple else items
+        items = [_placeholders(v, f"{name}_{i}", placeholders, values, proxies)
+                 for i, v in enumerate(x)]
+        kind = type(x)
+        if kind is list or kind is tuple:
+            return items if kind is list else tuple(items)
+        return kind(*items) if hasattr(kind, "_fields") else kind(items)  # a namedtuple
     if isinstance(x, (bool, numbers.Integral)):
         return x
     placeholder = Value(float(x), label=name)
@@ -238,8 +270,9 @@ def _lines(result: Value, comparisons: list[tuple[Any, str, Any, bool]],
     for k, (v, place) in enumerate(values):
         inputs.setdefault(id(v), len(placeholders) + k)
         places.setdefault(id(v), v.label or place)
-    roots = [result, *[c[0] for c in comparisons],
-             *[c[2] for c in comparisons if isinstance(c[2], Value)]]
+    # The compared Values first: their guards are checked before the rest of the forward pass.
+    roots = [*[c[0] for c in comparisons],
+             *[c[2] for c in comparisons if isinstance(c[2], Value)], result]
     index: dict[int, int] = {}
     lines: list[Line] = []
     leaves: list[Leaf] = []
@@ -252,7 +285,8 @@ def _lines(result: Value, comparisons: list[tuple[Any, str, Any, bool]],
         # A leaf, or a node whose op the table does not know (made by hand): read its data.
         key, operands, params = node_operands(node) if _compilable(node) else ("", (), {})
         if not key:
-            leaves.append(Leaf(len(lines), weakref.ref(node), node.data, node.label))
+            leaves.append(Leaf(len(lines), weakref.ref(node), node.data, node.label,
+                               node.op if node._edges else ""))
             lines.append(Line(node.label, "leaf", (len(leaves) - 1,)))
             continue
         refs = tuple([_ref(v, index) for v in o] if isinstance(o, list) else _ref(o, index)
@@ -308,6 +342,29 @@ def _compilable(node: Value) -> bool:
     if not node._edges:
         return False
     if isinstance(op, OpLabel):
-        return True
+        return op.key in ops.OPS
     key = ops.SYMBOLS.get(op)
     return key is not None and (key == "dot" or key not in ops.NARY)
+
+
+def _not_finite(numbers_in: list[float]) -> bool:
+    """True if any number is inf or NaN (or they add up past the largest float)."""
+    total = sum(numbers_in)
+    return total - total != 0.0
+
+
+def _leaves(root: Value, stop: set[int]) -> list[Value]:
+    """The leaves of root's graph and the nodes in stop it reaches, not entering those."""
+    found: list[Value] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in stop or not node._edges:
+            found.append(node)
+        else:
+            stack.extend(node.children)
+    return found

@@ -277,6 +277,8 @@ def node_operands(node: Value) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
     children = node.children
     if isinstance(op, OpLabel):
         key, params = op.key, dict(op.params)
+        if key not in ops.OPS:
+            raise ValueError(f"node_operands: no rule in ops.OPS for op {op!r} ({key})")
         if key == "dot":
             if op.operands is not None:
                 a, b = op.operands

@@ -48,6 +48,10 @@ class _NoGrad(contextlib.ContextDecorator):
         return type(self)()
 
     def __enter__(self) -> _NoGrad:
+        if _mode.comparisons is not None:
+            raise TypeError("no_grad inside a function that ag.compile traces: the compiled "
+                            "code cannot replay a part left out of the graph; compute it "
+                            "outside the function")
         self._previous.append(_mode.enabled)
         _mode.enabled = False
         return self

@@ -304,16 +304,24 @@ def _logsumexp_values(xs: Sequence[Any]) -> Any:
     return m + _math("log", builtins.sum(_math("exp", x - m) for x in xs))
 
 
+def _number_code(n: float) -> str:
+    """n as Python source: inf and nan are not literals."""
+    return repr(n) if math.isfinite(n) else f"float('{n!r}')"
+
+
 def _power_code(x: str, n: float) -> str:
-    # x ** n for an integer n; math.pow otherwise, which raises where ** gives a complex number.
-    if math.isfinite(n) and n.is_integer():
-        return f"{x} ** {n!r}"
-    return f"math.pow({x}, {n!r})" if math.isfinite(n) else f"math.pow({x}, float('{n!r}'))"
+    # x ** n for an integer n; math.pow otherwise, which raises where ** gives a complex number;
+    # the rule itself for an infinite or NaN n, whose edges only the rule knows.
+    if not math.isfinite(n):
+        return f"ops.power({x}, {_number_code(n)})[0]"
+    return f"{x} ** {n!r}" if n.is_integer() else f"math.pow({x}, {n!r})"
 
 
 def _power_local_code(x: str, n: float) -> str:
-    # The rule's n x**(n-1), with the rule's constants: 0 for n = 0.
-    return "0.0" if n == 0.0 else f"{n!r} * {x} ** {n - 1.0!r}" if math.isfinite(n) else "math.nan"
+    # The rule's n x**(n-1), with the rule's constant 0 for n = 0.
+    if not math.isfinite(n):
+        return f"ops.power({x}, {_number_code(n)})[1][0]"
+    return "0.0" if n == 0.0 else f"{n!r} * {x} ** {n - 1.0!r}"
 
 
 def _dot_code(a: Sequence[str], b: Sequence[str]) -> str:

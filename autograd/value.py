@@ -237,7 +237,8 @@ class Value:
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """Return self for self > 0, else slope * self."""
-        slope = _to_float(slope, "leaky_relu slope")
+        # A Value slope is taken as its number (a constant): float() lets ag.compile see it.
+        slope = float(slope) if isinstance(slope, Value) else _to_float(slope, "leaky_relu slope")
         return _apply1(self, lambda x: ops.leaky_relu(x, slope),
                        OpLabel("leaky_relu", "leaky_relu", slope=slope))
 
@@ -251,6 +252,9 @@ class Value:
 
     def detach(self) -> Value:
         """Return a new leaf with the same data (and label), cut from the graph."""
+        if _mode.comparisons is not None:
+            raise TypeError("detach() inside a function that ag.compile traces: the compiled "
+                            "code cannot replay a cut in the graph; detach outside it")
         return Value(self.data, self.label)
 
     # ---- comparisons and conversions ----------------------------------------------------
@@ -263,7 +267,15 @@ class Value:
 
     def __float__(self) -> float:
         """Return data."""
+        # ag.compile, while tracing: the number leaves the graph here (math.sin(x), say), so
+        # the compiled code holds only for this exact number; another traces again.
+        if _mode.comparisons is not None:
+            _mode.comparisons.append((self, "==", self.data, True))
         return self.data
+
+    def __format__(self, spec: str) -> str:
+        """Return data formatted by spec (f"{v:.3f}"); an empty spec gives repr(v)."""
+        return format(float(self), spec) if spec else repr(self)
 
     def __repr__(self) -> str:
         """Return Value(data=..., grad=...), with the label and the op when there are any."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import random
+import re
 import struct
 import time
 from collections.abc import Sequence
@@ -13,7 +15,7 @@ from hypothesis import given
 from strategies import CASES, Dag, OpCase, dags, tame
 
 import autograd as ag
-from autograd import Value, no_grad
+from autograd import Value, is_grad_enabled, no_grad
 from nn import (
     MLP,
     SGD,
@@ -438,3 +440,145 @@ def test_every_op_of_the_table_is_compiled_by_the_tests_above() -> None:
     from autograd import ops
 
     assert {case.covers for case in CASES} == set(ops.OPS)
+
+
+# ---- found in review: each once wrong ------------------------------------------------------
+
+
+def test_softmax_and_log_softmax_of_the_same_operands_are_two_calls() -> None:
+    def fn(xs):
+        return ag.softmax(xs)[0] + ag.log_softmax(xs)[1]
+
+    xs = [Value(1.0), Value(2.0)]
+    data, grads = _grads(ag.compile(fn), xs, xs)
+    e_data, e_grads = _grads(fn, xs, xs)
+    assert data == e_data and all(_close(g, e) for g, e in zip(grads, e_grads))
+
+
+def test_a_number_argument_made_a_float_holds_for_that_number_only() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: w * math.sin(x))
+    assert step(0.5).data == (w * math.sin(0.5)).data
+    assert step(1.5).data == (w * math.sin(1.5)).data  # float(x) is guarded: traced again
+    assert step.traces == 2
+    assert ag.compile(lambda x, s: x.leaky_relu(s))(Value(-1.0), 0.2).data == -0.2
+    assert f"{Value(1.23456):.2f}" == "1.23"
+
+
+def test_no_grad_detach_and_hand_made_nodes_inside_raise_clearly() -> None:
+    def stopped(x):
+        with no_grad():
+            m = x * 1.0
+        return x - m
+
+    with pytest.raises(TypeError, match="no_grad inside a function that ag.compile traces"):
+        ag.compile(stopped)(Value(5.0))
+    with pytest.raises(TypeError, match="detach"):
+        ag.compile(lambda x: x * x.detach())(Value(5.0))
+
+    def cube(x):
+        return Value(x.data ** 3, op="cube", children=(x,), local_grads=(3 * x.data ** 2,)) * 2
+
+    with pytest.raises(TypeError, match="makes a node by hand \\(op 'cube'\\)"):
+        ag.compile(cube)(Value(1.0))
+    assert is_grad_enabled()
+
+
+def test_constant_results_and_arguments_returned_as_they_are() -> None:
+    assert ag.compile(lambda x: Value(3.0))(Value(1.0)).data == 3.0
+    x = Value(4.0)
+    out = ag.compile(lambda x: x)(x)
+    assert out.data == 4.0 and out.children == (x,) and out.local_grads == (1.0,)
+
+
+def test_an_argument_that_is_also_captured_stays_an_argument() -> None:
+    a = Value(2.0)
+    step = ag.compile(lambda x: x * a)
+    assert step(a).data == 4.0
+    b = Value(3.0)
+    out = step(b)
+    assert out.data == 6.0 and dict(zip(out.children, out.local_grads)) == {b: 2.0, a: 3.0}
+
+
+def test_labels_that_clash_with_generated_names_keep_their_own_variables() -> None:
+    def weighted(p, q, r):
+        return p * 10.0 + q * 100.0 + r * 1000.0
+
+    step = ag.compile(weighted)
+    labelled = [Value(1.0, label="x"), Value(2.0, label="x"), Value(3.0, label="x_1")]
+    assert step(*labelled).data == 3210.0
+    p, dp, c = Value(2.0, label="a"), Value(3.0, label="d_a"), Value(5.0, label="c")
+    y = ag.compile(lambda p, dp, c: (p * c) * dp + p)(p, dp, c)
+    y.backward()
+    assert (p.grad, c.grad) == (16.0, 6.0)
+    assert ag.compile(lambda u, v: u * 2.0)(Value(3.0, label="?"), Value(7.0)).data == 6.0
+
+    def fsum(xs):
+        return ag.sum(xs)
+
+    assert ag.compile(fsum)([Value(1.0), Value(2.0)]).data == 3.0
+
+    def odd_label(u):
+        z = u * 2.0
+        z.label = "p.q\nr.s"
+        return z
+
+    assert ag.compile(odd_label)(Value(1.0)).data == 2.0
+
+
+def test_a_function_named_like_an_op_is_not_read_as_that_op() -> None:
+    w = Value(2.0)
+
+    def tanh(x):
+        return (w * x).tanh() * 2.0
+
+    inner = ag.compile(tanh)
+    x = Value(0.5)
+    outer = ag.compile(lambda x: inner(x) + x)
+    assert _close(outer(x).data, tanh(x).data + 0.5)
+    with pytest.raises(ValueError, match="create_graph"):
+        ag.grad(inner(x), [x], create_graph=True)
+
+
+def test_after_the_code_raises_the_eager_result_has_the_right_children() -> None:
+    w = Value(3.0)
+
+    def fn(x):
+        return x.log() if x * 2.0 > 0 else w * x
+
+    step = ag.compile(fn)
+    step(Value(1.0))
+    x = Value(-1.0)
+    y = step(x)
+    y.backward()
+    assert (y.data, w.grad, x.grad) == (-3.0, -1.0, 3.0)
+
+
+def test_namedtuples_reach_the_function_as_namedtuples() -> None:
+    pair = collections.namedtuple("pair", "x y")
+    step = ag.compile(lambda b: b.x * b.y)
+    assert step(pair(Value(2.0), 3.0)).data == 6.0
+
+
+@pytest.mark.parametrize("fn, x", [(lambda x: x.exp(), math.inf),
+                                   (lambda x: x ** math.inf, -0.5),
+                                   (lambda x: x.sqrt(), math.nan)])
+def test_inf_and_nan_inputs_behave_as_eager(fn, x) -> None:
+    step = ag.compile(fn)
+    step(Value(0.5))
+    try:
+        expected = fn(Value(x)).data
+    except (ValueError, OverflowError) as error:
+        with pytest.raises(type(error), match=re.escape(str(error))):
+            step(Value(x))
+    else:
+        assert math.isnan(step(Value(x)).data) == math.isnan(expected)
+
+
+def test_structures_past_the_limit_are_dropped_oldest_first() -> None:
+    from autograd.compile import MAX_STRUCTURES
+
+    step = ag.compile(lambda xs: ag.sum(xs))
+    for n in range(1, MAX_STRUCTURES + 3):
+        assert step([1.0] * n).data == n
+    assert len(step._programs) == MAX_STRUCTURES
