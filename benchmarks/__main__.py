@@ -1,7 +1,9 @@
-"""python -m benchmarks [--quick] [--json PATH] [--markdown PATH]: the table of issue 7.
+"""python -m benchmarks [--quick] [--json PATH] [--markdown PATH]: the table of issues 7 and 11.
 
-Runs every workload on chainrule, micrograd, PyTorch (0-d float64 tensors) and the
-pure-Python floor, in this one process; engines that are not installed are skipped with a note.
+Runs every workload on chainrule (eager, and compiled by ag.compile), micrograd, PyTorch (0-d
+float64 tensors) and the pure-Python floors (floor: the engines' arithmetic written by hand;
+tuned: the training steps as a person tunes them, skipping what is exactly zero), in this one
+process; engines that are not installed are skipped with a note.
 """
 
 from __future__ import annotations
@@ -108,8 +110,9 @@ def main(argv: Sequence[str] | None = None,
                 f"`python -m benchmarks{' --quick' if args.quick else ''}`, "
                 f"{time.strftime('%Y-%m-%d')}, on {info['cpu']} ({info['cores']} cores), "
                 f"{info['implementation']} {info['python']}, micrograd {info['micrograd']}, "
-                f"torch {info['torch']}, {info['os']}. chainrule/other below 1 means "
-                "chainrule is faster (or smaller).", "", ""]
+                f"torch {info['torch']}, {info['os']}. Each ratio column names what it "
+                "divides by what (compiled/tuned: the compiled code over the tuned floor); below 1 "
+                "the first is faster (or smaller).", "", ""]
         args.markdown.write_text("\n".join(head) + text + "\n")
     return 0
 
