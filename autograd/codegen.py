@@ -42,6 +42,7 @@ class Line:
     operands: tuple[Any, ...]
     params: dict[str, Any] = field(default_factory=dict)
     in_result: bool = False  # on a path to the result (not only to a compared Value)
+    arguments: list[Any] | None = None  # the operands' source, once the writer has made it
 
 
 @dataclass
@@ -138,6 +139,13 @@ class _Writer:
         for line in lines:
             self.names.append(self.unique(_identifier(line.label) or (
                 "leaf" if line.key in ("leaf", "input") else line.key)))
+        # Each line's source as an operand (a constant's is its number) and whether it gets a
+        # gradient (the numbers do not: constants and the arguments' numbers).
+        self.sources = [_literal(constants[i]) if i in constants else self.names[i]
+                        for i in range(len(lines))]
+        self.grad_needed = [i not in constants if line.key == "leaf"
+                            else line.key != "input" or line.operands[0] >= count
+                            for i, line in enumerate(lines)]
         self.groups: dict[tuple[Any, ...], str] = {}  # a vector op's call, by op and operands
         self.rule_locals: dict[str, str] = {}  # node name -> the name of its rule's locals
 
@@ -158,8 +166,8 @@ class _Writer:
 
     def operand(self, ref: Any) -> str:
         """The source of an operand: a line's name, or a number (a constant) as a literal."""
-        if isinstance(ref, int):
-            return _literal(self.constants[ref]) if ref in self.constants else self.names[ref]
+        if type(ref) is int:
+            return self.sources[ref]
         return _literal(ref)
 
     def prologue(self, captured: list[Leaf]) -> list[str]:
@@ -234,8 +242,12 @@ class _Writer:
         return self.rule_locals[name]
 
     def _arguments(self, line: Line) -> list[Any]:
-        return [[self.operand(r) for r in o] if isinstance(o, list) else self.operand(o)
-                for o in line.operands]
+        # Written once per line: the forward and the backward pass both need them.
+        if line.arguments is None:
+            operand = self.operand
+            line.arguments = [[operand(r) for r in o] if type(o) is list else operand(o)
+                              for o in line.operands]
+        return line.arguments
 
     def _fields(self, line: Line, args: list[Any], name: str = "") -> dict[str, str]:
         fields = dict(zip("ab" if len(args) == 2 else "x", args))
@@ -274,7 +286,7 @@ class _Writer:
             flat = _flat(line.operands)
             steps, first = [], []
             for ref, local in zip(flat, self._locals(i, line)):
-                if not isinstance(ref, int) or not self._needs_grad(ref):
+                if type(ref) is not int or not self.grad_needed[ref]:
                     continue
                 target = f"d_{self.names[ref]}"
                 term = (upstream if local == "1.0" else f"-{upstream}" if local == "-1.0"
@@ -297,13 +309,6 @@ class _Writer:
         body += [f"    {', '.join(grads[k:k + 6])}," for k in range(0, len(grads), 6)]
         body.append(")")
         return body
-
-    def _needs_grad(self, ref: int) -> bool:
-        """Everything but the numbers: constants and the arguments' numbers get no grad."""
-        line = self.lines[ref]
-        if line.key == "leaf":
-            return ref not in self.constants
-        return line.key != "input" or line.operands[0] >= self.count
 
 
 def _flat(operands: tuple[Any, ...]) -> list[Any]:
