@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from .backward import grad
+from .mode import _mode
 from .value import Value, _to_float
 
 
@@ -67,13 +68,19 @@ def gradgradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float],
         raise ValueError(f"gradgradcheck: eps must be > 0, got {eps!r}")
     point = [_to_float(x, "gradgradcheck input") for x in inputs]
     leaves = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
-    first = grad(_call(fn, leaves), leaves, create_graph=True)
-    analytic = [grad(g, leaves) for g in first]
-    n = len(point)
-    columns = []  # column j: d g / d x_j for every i, by central differences
-    for j in range(n):
-        above, below = _first_derivatives(fn, point, j, eps), _first_derivatives(fn, point, j, -eps)
-        columns.append([(a - b) / (2 * eps) for a, b in zip(above, below)])
+    # Both sides need graphs, even inside no_grad(), as hessian() does.
+    previous, _mode.enabled = _mode.enabled, True
+    try:
+        first = grad(_call(fn, leaves), leaves, create_graph=True)
+        analytic = [grad(g, leaves) for g in first]
+        n = len(point)
+        columns = []  # column j: d g / d x_j for every i, by central differences
+        for j in range(n):
+            above = _first_derivatives(fn, point, j, eps)
+            below = _first_derivatives(fn, point, j, -eps)
+            columns.append([(a - b) / (2 * eps) for a, b in zip(above, below)])
+    finally:
+        _mode.enabled = previous
     rows = []
     for i in range(n):
         for j in range(n):

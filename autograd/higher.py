@@ -4,6 +4,7 @@ grad(create_graph=True), and hessian()."""
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Sequence
 
 from . import ops
@@ -110,8 +111,20 @@ def _local_values(node: Value) -> list[Value | float]:
             flat.append(operand)
     local_values = rule(*operands, node, **params)
     # Keep the locals at the Values' positions: they are the children's, in order.
-    return [local if isinstance(local, Value) else float(local)
-            for operand, local in zip(flat, local_values) if isinstance(operand, Value)]
+    locals_ = [local if isinstance(local, Value) else float(local)
+               for operand, local in zip(flat, local_values) if isinstance(operand, Value)]
+    # A node made by hand with an op of the table ("+") but derivatives of its own: the
+    # table's would silently differ from what backward() uses.
+    for stored, local in zip(node.local_grads, locals_):
+        rebuilt = float(local)
+        if not (rebuilt == stored or math.isclose(rebuilt, stored, rel_tol=1e-9, abs_tol=1e-12)
+                or (math.isnan(rebuilt) and math.isnan(stored))):
+            raise ValueError(
+                f"grad(create_graph=True): node {node!r} has op {str(node.op)!r} but local "
+                f"derivatives {node.local_grads} where that op's rule gives "
+                f"{tuple(float(v) for v in locals_)} (a node made by hand?); call grad() "
+                "without create_graph, or build the node from the engine's ops")
+    return locals_
 
 
 def _times(local: Value | float, upstream: Grad) -> Grad | None:

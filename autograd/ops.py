@@ -289,7 +289,10 @@ def _base_local_values(a: Any, b: Any) -> Any:
         return math.inf
     if b_data == 2.0 and isinstance(b, (int, float)):
         return b * a  # a**1 is a, to the bit: one node less in the derivative's picture
-    return b * a ** (b - 1.0)
+    try:
+        return b * a ** (b - 1.0)
+    except OverflowError:  # as the rule: past the largest float, the slope is infinite
+        return math.copysign(math.inf, b_data)
 
 
 def _exponent_local_values(a: Any, y: Any) -> Any:
@@ -377,10 +380,15 @@ OPS: dict[str, Op] = {
     "logsumexp": Op(logsumexp, local_values=lambda xs, y: tuple(_math("exp", x - y) for x in xs)),
     # Output i: d si / d xj = si (delta_ij - sj), sj = e**(xj - logsumexp(x)).
     "softmax": Op(softmax, local_values=lambda xs, y, i: _softmax_locals(xs, y, i)),
-    # Output i, yi = xi - logsumexp(x): d/dxj = delta_ij - e**(xj - xi + yi).
-    "log_softmax": Op(log_softmax, local_values=lambda xs, y, i: tuple(
-        float(i == j) - _math("exp", x - (xs[i] - y)) for j, x in enumerate(xs))),
+    # Output i, yi = xi - logsumexp(x): d/dxj = delta_ij - e**(xj - logsumexp(x)), the
+    # logsumexp built afresh (xi - yi would lose it when xi is huge).
+    "log_softmax": Op(log_softmax, local_values=lambda xs, y, i: _log_softmax_locals(xs, i)),
 }
+
+
+def _log_softmax_locals(xs: Sequence[Any], i: int) -> tuple[Any, ...]:
+    lse = _logsumexp_values(xs)
+    return tuple(float(i == j) - _math("exp", x - lse) for j, x in enumerate(xs))
 
 
 def _softmax_locals(xs: Sequence[Any], y: Any, i: int) -> tuple[Any, ...]:

@@ -473,3 +473,38 @@ def test_gradgradcheck_on_a_random_mlp() -> None:
         return mse_loss([model(x)[0] for x in scaled], [0.5, -0.5]) * v[2].exp()
 
     assert gradgradcheck(loss, [0.8, 0.1, -0.3])
+
+
+# ---- found in review: each once wrong ------------------------------------------------------
+
+
+def test_log_softmax_derivative_keeps_its_precision_beside_a_huge_input() -> None:
+    x0, x1 = Value(-1e16), Value(0.5)
+    y = ag.log_softmax([x0, x1])[0]
+    (d1,) = ag.grad(y, [x1], create_graph=True)
+    assert d1.data == ag.grad(y, [x1])[0] == -1.0
+    assert ag.grad(d1, [x1]) == [pytest.approx(0.0, abs=1e-15)]
+
+
+def test_gradgradcheck_checks_for_real_inside_no_grad() -> None:
+    with ag.no_grad():
+        assert ag.gradgradcheck(lambda v: v[0] ** 3 + v[0] * v[1], [0.3, -0.8])
+        with pytest.raises(ValueError, match="made by hand"):  # before: True, unchecked
+            ag.gradgradcheck(lambda v: Value(v[0].data ** 3, op="cube", children=(v[0],),
+                                             local_grads=(3 * v[0].data ** 2,)) * 1.0, [0.3])
+    assert ag.is_grad_enabled()
+
+
+def test_an_overflowing_slope_is_infinite_as_in_the_float_rule() -> None:
+    x = Value(1e-200)
+    (d,) = ag.grad(x ** -1, [x], create_graph=True)
+    assert d.data == ag.grad(x ** -1, [x])[0] == -math.inf
+
+
+def test_a_hand_made_node_with_an_op_of_the_table_but_other_derivatives_is_refused() -> None:
+    a, b = Value(1.0), Value(2.0)
+    n = Value(a.data + 2 * b.data, op="+", children=(a, b), local_grads=(1.0, 2.0))
+    with pytest.raises(ValueError, match="made by hand"):
+        ag.grad(n * n, [a, b], create_graph=True)
+    honest = Value(a.data + b.data, op="+", children=(a, b), local_grads=(1.0, 1.0))
+    assert [g.data for g in ag.grad(honest * honest, [a, b], create_graph=True)] == [6.0, 6.0]

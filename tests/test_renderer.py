@@ -161,3 +161,20 @@ def test_the_renderer_is_the_one_this_run_means_to_test():
 def test_docstring_examples_pass():
     result = doctest.testmod(importlib.import_module("autograd.viz.renderer"))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_program_fixed_after_a_failed_check_is_seen(monkeypatch, tmp_path):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho 'broken' >&2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(ENV_VAR, str(fake))
+    with pytest.raises(GraphvizNotFoundError, match="is not Graphviz"):
+        find_renderer()
+    fake.write_text("#!/bin/sh\necho 'dot - graphviz version 2.43.0 (0)' >&2\n")
+    assert find_renderer().name == "dot"  # the failure was not remembered
+
+
+@needs_system_dot
+def test_dot_writes_formats_beyond_svg_png_and_pdf(no_choice):
+    jpg = draw_dot(neuron_loss()).pipe(format="jpg")
+    assert jpg[:3] == b"\xff\xd8\xff"  # a JPEG's first bytes

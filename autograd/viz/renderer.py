@@ -107,7 +107,8 @@ def draw(source: str, fmt: str, caller: str, hint: str = "") -> bytes:
         if not hint:
             raise
         raise GraphvizNotFoundError(f"{missing}, {hint}") from None
-    if fmt not in renderer.formats:
+    # Graphviz's own dot writes many more formats (jpg, gif, json...): it says if not.
+    if renderer.name != "dot" and fmt not in renderer.formats:
         raise GraphvizNotFoundError(
             f"{caller}: {fmt.upper()} needs Graphviz's dot; the renderer found is {renderer.name} "
             f"({renderer.path}), which writes {' and '.join(renderer.formats).upper()} only. "
@@ -142,23 +143,28 @@ def _checked(program: str, where: str, caller: str) -> Renderer:
 def _identify(path: str, caller: str) -> str:
     """Return "graphviz-pure" or "dot": what `path -V` says it is."""
     try:
-        said = _version(path)
-    except OSError as error:
+        return _kind(path)
+    except (OSError, subprocess.TimeoutExpired) as error:
         raise GraphvizNotFoundError(f"{caller}: cannot run {path}: {error}") from error
+    except ValueError as said:
+        raise GraphvizNotFoundError(f"{caller}: {path} is not Graphviz: `{path} -V` printed "
+                                    f"{str(said).strip()[:200]!r}; "
+                                    + _INSTALL.format(python=sys.executable)) from None
+
+
+@functools.lru_cache(maxsize=16)
+def _kind(path: str) -> str:
+    """Return "graphviz-pure" or "dot" for the program at path; ValueError with what it said
+    when it is neither."""
+    # Remembered: every picture asks, and a program's kind does not change under it. A failure
+    # raises, and lru_cache keeps no exception: a program fixed since is seen next time.
+    done = subprocess.run([path, "-V"], capture_output=True, check=False, timeout=30)
+    said = (done.stderr + done.stdout).decode("utf-8", "replace")
     if PURE in said:
         return PURE
     if "graphviz" in said.lower():
         return "dot"
-    raise GraphvizNotFoundError(f"{caller}: {path} is not Graphviz: `{path} -V` printed "
-                                f"{said.strip()[:200]!r}; "
-                                + _INSTALL.format(python=sys.executable))
-
-
-@functools.lru_cache(maxsize=16)
-def _version(path: str) -> str:
-    # Remembered: every picture asks, and a program's version does not change under it.
-    done = subprocess.run([path, "-V"], capture_output=True, check=False, timeout=30)
-    return (done.stderr + done.stdout).decode("utf-8", "replace")
+    raise ValueError(said)
 
 
 def _script_dirs() -> list[str]:
