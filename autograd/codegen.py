@@ -13,6 +13,7 @@ import keyword
 import linecache
 import math
 import re
+import unicodedata
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -356,7 +357,8 @@ def _identifier(label: str) -> str:
             parts[-1] += part
         else:
             parts.append(ABBREVIATIONS.get(part, part))
-    name = re.sub(r"\W", "_", "_".join(parts))
+    # NFKC first, as Python reads names (w₁ is w1), then ASCII only: 𝑥 and x are one name.
+    name = re.sub(r"[^0-9A-Za-z_]", "_", unicodedata.normalize("NFKC", "_".join(parts)))
     if not name or name[0].isdigit() or keyword.iskeyword(name):
         name = f"v_{name}"
     return name

@@ -126,6 +126,9 @@ class Compiled:
         self._last = program
         inputs = [*numbers_in, *[v.data for v in values]]
         captured = [leaf.data for leaf in program.captured]
+        if _not_finite(captured):  # a parameter gone inf or NaN: as for the arguments
+            program.failed = True
+            return None
         recording = _mode.enabled
         program.failed = False
         try:
@@ -137,22 +140,38 @@ class Compiled:
         if out is None:
             return None
         data, local_grads = out
+        if _not_finite([data, *(local_grads or ())]):
+            # inf or NaN came out of finite inputs (exp overflowing to inf, say): the rules'
+            # edges are eager code's to decide (exp raises there), so run it eagerly.
+            program.failed = True
+            return None
         if not recording or local_grads is None:
             return Value(data)
         children = (*[values[i] for i in program.value_children], *program.captured_children)
         return _node(data, self.op, (*children, *local_grads))
 
     def _eager(self, args: tuple[Any, ...], values: list[Value]) -> Value:
-        """Return fn(*args) run eagerly, as the node the code would have returned: its
-        children are the argument Values and the leaves the result depends on."""
-        result = self.fn(*args)
+        """Return fn run eagerly on args, as the node the code would have returned.
+
+        fn gets what tracing gives it (the floats and Values as stand-in leaves), so it raises
+        the eager error a traced call would, and the node's local derivatives stop at the
+        arguments: its children are the argument Values and the leaves the result depends on.
+        """
+        placeholders: list[Value] = []
+        stand_ins: list[tuple[Value, str]] = []
+        traced = tuple(_placeholders(arg, name, placeholders, stand_ins, {})
+                       for arg, name in zip(args, _argument_names(self.fn, len(args))))
+        result = self.fn(*traced)
         if not isinstance(result, Value):
             raise TypeError(f"compile: {self.__name__} must return a Value, "
                             f"got {type(result).__name__}")
         if not _mode.enabled:
             return Value(result.data)
-        children = _leaves(result, {id(v) for v in values})
-        return _node(result.data, self.op, (*children, *grad(result, children)))
+        numbers = {id(p) for p in placeholders}  # the arguments' numbers get no gradient
+        leaves = [leaf for leaf in _leaves(result, set()) if id(leaf) not in numbers]
+        real = {id(proxy): value for (proxy, _), value in zip(stand_ins, values)}
+        children = [real.get(id(leaf), leaf) for leaf in leaves]
+        return _node(result.data, self.op, (*children, *grad(result, leaves)))
 
     # ---- tracing ----------------------------------------------------------------------------
 
@@ -271,8 +290,8 @@ def _lines(result: Value, comparisons: list[tuple[Any, str, Any, bool]],
         inputs.setdefault(id(v), len(placeholders) + k)
         places.setdefault(id(v), v.label or place)
     # The compared Values first: their guards are checked before the rest of the forward pass.
-    roots = [*[c[0] for c in comparisons],
-             *[c[2] for c in comparisons if isinstance(c[2], Value)], result]
+    roots = [side for a, _, b, _ in comparisons
+             for side in ((a, b) if isinstance(b, Value) else (a,))] + [result]
     index: dict[int, int] = {}
     lines: list[Line] = []
     leaves: list[Leaf] = []

@@ -275,7 +275,8 @@ class Value:
 
     def __format__(self, spec: str) -> str:
         """Return data formatted by spec (f"{v:.3f}"); an empty spec gives repr(v)."""
-        return format(float(self), spec) if spec else repr(self)
+        # data, not float(self): printing inside a compiled function guards nothing.
+        return format(self.data, spec) if spec else repr(self)
 
     def __repr__(self) -> str:
         """Return Value(data=..., grad=...), with the label and the op when there are any."""

@@ -136,6 +136,9 @@ def cross_entropy(logits_batch: Sequence[Sequence[Scalar]],
 def hinge_loss(scores: Outputs, targets: Sequence[float]) -> Value:
     """Return the mean of max(0, 1 - y s) for scores s and targets y in {-1, +1}.
 
+    Under ag.compile give the targets as floats (-1.0, 1.0): an int is part of the traced
+    structure, so int targets would trace once per pattern of signs.
+
     >>> hinge_loss([Value(0.5)], [1.0]).data
     0.5
     """

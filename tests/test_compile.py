@@ -582,3 +582,63 @@ def test_structures_past_the_limit_are_dropped_oldest_first() -> None:
     for n in range(1, MAX_STRUCTURES + 3):
         assert step([1.0] * n).data == n
     assert len(step._programs) == MAX_STRUCTURES
+
+
+# ---- found in a second review ------------------------------------------------------------
+
+
+def test_the_eager_fallback_gives_fn_what_tracing_gives_it() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: w * x.log())
+    step(2.0)
+    with pytest.raises(ValueError, match="log: operand must be > 0, got -1.0"):
+        step(-1.0)  # once AttributeError: the fallback passed a float
+    assert step(math.inf).data == math.inf
+
+
+def test_the_eager_fallback_stops_its_derivatives_at_the_arguments() -> None:
+    w = Value(2.0)
+    h = w * 3.0
+    out = ag.compile(lambda h_, c: h_ * w)(h, math.inf)  # inf: the eager fallback
+    out.backward()
+    assert w.grad == 12.0  # d(h w)/dw = 3 w + h = 12, not counted twice
+
+
+def test_labels_python_reads_as_one_name_stay_apart() -> None:
+    w = Value(2.0, label="w₁")
+    assert ag.compile(lambda x: w * x)(3.0).data == 6.0
+    a, b = Value(1.0, label="𝑥"), Value(2.0, label="x")
+    assert ag.compile(lambda a, b: a * 10.0 + b)(a, b).data == 12.0
+
+
+def test_an_intermediate_overflow_raises_as_eager() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: w * (x * x).exp())
+    step(1.0)
+    with pytest.raises(OverflowError, match="exp: result too large"):
+        step(1e200)
+
+
+def test_a_guard_comparing_two_values_comes_before_what_follows_it() -> None:
+    def fn(x):
+        m = x * 2.0
+        return (1.0 - x).log() if x > m else (x * x).sqrt()
+
+    step = ag.compile(fn)
+    for x in (-1.0, -2.0, 0.5, 1.5):
+        assert _close(step(x).data, fn(Value(x)).data)
+    assert step.traces == 2
+
+
+def test_printing_inside_fn_does_not_trace_every_call() -> None:
+    shown = []
+
+    def fn(x):
+        y = x * 2.0
+        shown.append(f"{y:.3f}")
+        return y
+
+    step = ag.compile(fn)
+    for x in (1.0, 2.0, 3.0):
+        step(x)
+    assert step.traces == 1 and shown == ["2.000"]
