@@ -189,6 +189,8 @@ class _Writer:
         for a, symbol, b, outcome in guards:
             after = max(a, b) if isinstance(b, int) else a
             test = f"{self.operand(a)} {symbol} {self.operand(b)}"
+            if symbol == "==" and not isinstance(b, int):
+                test = _same_number(self.operand(a), b)  # float(x): this very number
             checks.setdefault(after, []).append(
                 f"if {'not ' if outcome else ''}{test}: return None  # guard")
         body = ["# forward pass; a guard, `if ...: return None`, sends a call on which a",
@@ -310,6 +312,15 @@ class _Writer:
         body += [f"    {', '.join(grads[k:k + 6])}," for k in range(0, len(grads), 6)]
         body.append(")")
         return body
+
+
+def _same_number(x: str, number: float) -> str:
+    """A test that x is number itself: NaN is NaN, and -0.0 is not 0.0."""
+    if math.isnan(number):
+        return f"({x} != {x})"
+    if number == 0.0:
+        return f"({x} == 0.0 and math.copysign(1.0, {x}) == {math.copysign(1.0, number)!r})"
+    return f"{x} == {_literal(number)}"
 
 
 def _flat(operands: tuple[Any, ...]) -> list[Any]:

@@ -642,3 +642,10 @@ def test_printing_inside_fn_does_not_trace_every_call() -> None:
     for x in (1.0, 2.0, 3.0):
         step(x)
     assert step.traces == 1 and shown == ["2.000"]
+
+
+def test_a_float_guard_tells_minus_zero_from_zero() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: w * math.copysign(1.0, float(x)))
+    assert step(0.0).data == 2.0 and step(-0.0).data == -2.0
+    assert step(0.0).data == 2.0 and step.traces == 2
