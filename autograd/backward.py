@@ -158,12 +158,7 @@ def grad(output: Value, inputs: Sequence[Value],
     >>> gx.data, grad(gx, [x, y])
     (20.0, [10.0, 4.0])
     """
-    if not isinstance(output, Value):
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
-    inputs = list(inputs)
-    for i, node in enumerate(inputs):
-        if not isinstance(node, Value):
-            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(node).__name__}")
+    inputs = checked_inputs(output, inputs, "grad")
     if create_graph:
         if is_grad_enabled():
             from .higher import grad_values
@@ -181,3 +176,15 @@ def grad(output: Value, inputs: Sequence[Value],
     finally:
         for node, g in zip(order, saved):
             node.grad = g
+
+
+def checked_inputs(output: Value, inputs: Sequence[Value], name: str) -> list[Value]:
+    """Return inputs as a list, after checking output and every input is a Value (TypeError
+    naming the function name otherwise)."""
+    if not isinstance(output, Value):
+        raise TypeError(f"{name}: output must be a Value, got {type(output).__name__}")
+    inputs = list(inputs)
+    for i, node in enumerate(inputs):
+        if not isinstance(node, Value):
+            raise TypeError(f"{name}: inputs[{i}] must be a Value, got {type(node).__name__}")
+    return inputs

@@ -18,6 +18,7 @@ from . import ops
 from .backward import grad
 from .codegen import Leaf, Line, Program, write_program
 from .functional import node_operands
+from .graph import leaves as graph_leaves
 from .mode import _mode
 from .value import OpLabel, Value, _node
 
@@ -168,7 +169,7 @@ class Compiled:
         if not _mode.enabled:
             return Value(result.data)
         numbers = {id(p) for p in placeholders}  # the arguments' numbers get no gradient
-        leaves = [leaf for leaf in _leaves(result, set()) if id(leaf) not in numbers]
+        leaves = [leaf for leaf in graph_leaves(result) if id(leaf) not in numbers]
         real = {id(proxy): value for (proxy, _), value in zip(stand_ins, values)}
         children = [real.get(id(leaf), leaf) for leaf in leaves]
         return _node(result.data, self.op, (*children, *grad(result, leaves)))
@@ -370,20 +371,3 @@ def _not_finite(numbers_in: list[float]) -> bool:
     """True if any number is inf or NaN (or they add up past the largest float)."""
     total = sum(numbers_in)
     return total - total != 0.0
-
-
-def _leaves(root: Value, stop: set[int]) -> list[Value]:
-    """The leaves of root's graph and the nodes in stop it reaches, not entering those."""
-    found: list[Value] = []
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if id(node) in stop or not node._edges:
-            found.append(node)
-        else:
-            stack.extend(node.children)
-    return found

@@ -220,16 +220,14 @@ def _children(items: Sequence[T], where: Selection) -> Iterable[T]:
     return compress(items, where)
 
 
-def _make(data: float, operands: Sequence[Operand], is_value: Selection,
-          local_grads: Sequence[float], op: str, index: int | None = None) -> Value:
+def _make(data: float, operands: tuple[Operand, ...], is_value: Selection,
+          local_grads: Sequence[float], op: OpLabel) -> Value:
     """Return one node whose children are the Values among operands, with their derivatives."""
     if not _mode.enabled:
         return Value(data)
     # Numbers are constants folded into the node: they and their derivatives are dropped from
     # its children, and kept, with the rest of the operands, on its op.
-    label = OpLabel(op, op, operands=tuple(operands), **({} if index is None else {"i": index}))
-    return _node(data, label, (*_children(operands, is_value),
-                               *_children(local_grads, is_value)))
+    return _node(data, op, (*_children(operands, is_value), *_children(local_grads, is_value)))
 
 
 def _reduce(operands: list[Operand], rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],
@@ -237,7 +235,8 @@ def _reduce(operands: list[Operand], rule: Callable[[list[float]], tuple[float, 
     """Return the node of a rule with one output over all operands (sum, mean, logsumexp)."""
     floats, is_value = _floats(operands, op)
     data, local_grads = rule(floats)
-    return _make(data, operands, is_value, local_grads, op)
+    kept = tuple(operands)
+    return _make(data, kept, is_value, local_grads, OpLabel(op, op, operands=kept))
 
 
 def _vector(operands: list[Operand],
@@ -247,7 +246,8 @@ def _vector(operands: list[Operand],
     if not operands:
         raise ValueError(f"{op}: needs at least one value, got an empty sequence")
     floats, is_value = _floats(operands, op)
-    return [_make(data, operands, is_value, local_grads, op, i)
+    kept = tuple(operands)  # one tuple for every output's op
+    return [_make(data, kept, is_value, local_grads, OpLabel(op, op, operands=kept, i=i))
             for i, (data, local_grads) in enumerate(rule(floats))]
 
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from .backward import grad
-from .mode import _mode
+from .higher import recording
 from .value import Value, _to_float
 
 
@@ -69,8 +69,7 @@ def gradgradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float],
     point = [_to_float(x, "gradgradcheck input") for x in inputs]
     leaves = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
     # Both sides need graphs, even inside no_grad(), as hessian() does.
-    previous, _mode.enabled = _mode.enabled, True
-    try:
+    with recording():
         first = grad(_call(fn, leaves), leaves, create_graph=True)
         analytic = [grad(g, leaves) for g in first]
         n = len(point)
@@ -79,8 +78,6 @@ def gradgradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float],
             above = _first_derivatives(fn, point, j, eps)
             below = _first_derivatives(fn, point, j, -eps)
             columns.append([(a - b) / (2 * eps) for a, b in zip(above, below)])
-    finally:
-        _mode.enabled = previous
     rows = []
     for i in range(n):
         for j in range(n):

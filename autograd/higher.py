@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator, Sequence
 
 from . import ops
-from .backward import grad
+from .backward import checked_inputs, grad
 from .functional import node_operands
 from .graph import topological_order
 from .mode import _mode
@@ -61,8 +61,8 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     >>> hessian(x * x * y, [x, y])
     [[4.0, 2.0], [2.0, 0.0]]
     """
-    inputs = _checked(output, inputs, "hessian")
-    with _recording():
+    inputs = checked_inputs(output, inputs, "hessian")
+    with recording():
         first = grad(output, inputs, create_graph=True)
     rows = [grad(g, inputs) for g in first]
     n = len(inputs)
@@ -172,19 +172,8 @@ def _results(output: Value, inputs: Sequence[Value], grads: dict[Value, Grad],
     return results
 
 
-def _checked(output: Value, inputs: Sequence[Value], name: str) -> list[Value]:
-    """Return inputs as a list, after checking output and every input is a Value."""
-    if not isinstance(output, Value):
-        raise TypeError(f"{name}: output must be a Value, got {type(output).__name__}")
-    inputs = list(inputs)
-    for i, node in enumerate(inputs):
-        if not isinstance(node, Value):
-            raise TypeError(f"{name}: inputs[{i}] must be a Value, got {type(node).__name__}")
-    return inputs
-
-
 @contextlib.contextmanager
-def _recording() -> Iterator[None]:
+def recording() -> Iterator[None]:
     """Record the graph in this thread for the block's duration, even inside no_grad()."""
     previous = _mode.enabled
     _mode.enabled = True

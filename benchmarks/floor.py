@@ -3,7 +3,7 @@
 No graph objects at all: what any pure-Python scalar engine would still have to do. The
 `floor` arithmetic is the engines' (every sample back-propagated, no zero-gradient shortcuts),
 written as ordinary idiomatic Python: lists, zip, comprehensions, sum(map(mul, ...)) for dot
-products. The `tuned` floor (mlp_step_tuned, digits_epoch_tuned) is what a person tuning by
+products. The `tuned` floor (tuned=True) is what a person tuning by
 hand writes: it skips what contributes exactly zero (a sample whose hinge is inactive, a ReLU
 that is off, the input layer's input gradient).
 A network is a list of layers, each a (weights, biases) pair: weights[j] are neuron j's.
@@ -69,8 +69,12 @@ def mlp_forward(net: Network, x: Sequence[float]) -> list[list[float]]:
 
 
 def mlp_backward(net: Network, outputs: list[list[float]], g: list[float],
-                 grads: Network) -> None:
-    """Add d loss / d parameters into grads, given g = d loss / d the network's output."""
+                 grads: Network, tuned: bool = False) -> None:
+    """Add d loss / d parameters into grads, given g = d loss / d the network's output.
+
+    tuned skips what is exactly zero: a neuron whose gradient is 0 (a ReLU that is off), and
+    the input layer's gradient with respect to its inputs (nothing uses it).
+    """
     for k in range(len(net) - 1, -1, -1):
         weights, _ = net[k]
         grad_w, grad_b = grads[k]
@@ -79,9 +83,12 @@ def mlp_backward(net: Network, outputs: list[list[float]], g: list[float],
             g = [gj if out > 0.0 else 0.0 for gj, out in zip(g, outputs[k + 1])]
         g_in = [0.0] * len(h)
         for j, gj in enumerate(g):
+            if tuned and gj == 0.0:
+                continue
             grad_w[j] = [gw + gj * hi for gw, hi in zip(grad_w[j], h)]
             grad_b[j] += gj
-            g_in = [gi + gj * wi for gi, wi in zip(g_in, weights[j])]
+            if k or not tuned:
+                g_in = [gi + gj * wi for gi, wi in zip(g_in, weights[j])]
         g = g_in
 
 
@@ -99,16 +106,22 @@ def flat(net: Network) -> list[float]:
 
 
 def hinge_l2_grads(net: Network, xs: Sequence[Sequence[float]], ys: Sequence[float],
-                   alpha: float) -> tuple[float, Network]:
-    """The loss mean(max(0, 1 - y s)) + alpha sum(p**2), and its gradient for every parameter."""
+                   alpha: float, tuned: bool = False) -> tuple[float, Network]:
+    """The loss mean(max(0, 1 - y s)) + alpha sum(p**2), and its gradient for every parameter.
+
+    tuned back-propagates only the samples whose hinge is active, with mlp_backward's tuned pass.
+    """
     grads = zeros_like(net)
     n = len(xs)
     total = 0.0
     for x, y in zip(xs, ys):
         outputs = mlp_forward(net, x)
         margin = 1.0 - y * outputs[-1][0]
-        total += margin if margin > 0.0 else 0.0
-        mlp_backward(net, outputs, [-y / n if margin > 0.0 else 0.0], grads)
+        if margin > 0.0:
+            total += margin
+        elif tuned:
+            continue
+        mlp_backward(net, outputs, [-y / n if margin > 0.0 else 0.0], grads, tuned)
     squares = 0.0
     for (weights, biases), (grad_w, grad_b) in zip(net, grads):
         for j, (w, b) in enumerate(zip(weights, biases)):
@@ -127,9 +140,9 @@ def sgd(net: Network, grads: Network, lr: float) -> None:
 
 
 def mlp_step(net: Network, xs: Sequence[Sequence[float]], ys: Sequence[float], lr: float,
-             alpha: float) -> float:
-    """One full-batch step: loss, gradients, SGD update; returns the loss."""
-    loss, grads = hinge_l2_grads(net, xs, ys, alpha)
+             alpha: float, tuned: bool = False) -> float:
+    """One full-batch step: loss, gradients (tuned or not), SGD update; returns the loss."""
+    loss, grads = hinge_l2_grads(net, xs, ys, alpha, tuned)
     sgd(net, grads, lr)
     return loss
 
@@ -138,8 +151,9 @@ def mlp_step(net: Network, xs: Sequence[Sequence[float]], ys: Sequence[float], l
 
 
 def cross_entropy_grads(net: Network, xs: Sequence[Sequence[float]],
-                        targets: Sequence[int]) -> tuple[float, Network]:
-    """The mean cross-entropy of softmax(logits) against targets, and its gradients."""
+                        targets: Sequence[int], tuned: bool = False) -> tuple[float, Network]:
+    """The mean cross-entropy of softmax(logits) against targets, and its gradients (with
+    mlp_backward's tuned pass, if tuned)."""
     grads = zeros_like(net)
     n = len(xs)
     total = 0.0
@@ -152,7 +166,7 @@ def cross_entropy_grads(net: Network, xs: Sequence[Sequence[float]],
         total += m + math.log(s) - logits[t]
         g = [e / s / n for e in exps]  # d loss / d logits = (softmax - one_hot) / n
         g[t] -= 1.0 / n
-        mlp_backward(net, outputs, g, grads)
+        mlp_backward(net, outputs, g, grads, tuned)
     return total / n, grads
 
 
@@ -182,96 +196,13 @@ class Adam:
 
 
 def digits_epoch(net: Network, optimizer: Adam, xs: Sequence[Sequence[float]],
-                 targets: Sequence[int], order: list[list[int]]) -> float:
+                 targets: Sequence[int], order: list[list[int]], tuned: bool = False) -> float:
     """One epoch over the mini-batches of indices in order; returns the mean loss."""
     total = 0.0
     for batch in order:
         loss, grads = cross_entropy_grads(net, [xs[i] for i in batch],
-                                          [targets[i] for i in batch])
+                                          [targets[i] for i in batch], tuned)
         optimizer.step(grads)
         total += loss * len(batch)
     return total / len(xs)
 
-
-# ---- the tuned floor: the same steps, skipping every contribution that is exactly zero ------
-
-
-def mlp_backward_tuned(net: Network, outputs: list[list[float]], g: list[float],
-                       grads: Network) -> None:
-    """mlp_backward, skipping neurons whose gradient is 0 (a ReLU that is off) and the
-    input layer's gradient with respect to its inputs (nothing uses it)."""
-    for k in range(len(net) - 1, -1, -1):
-        weights, _ = net[k]
-        grad_w, grad_b = grads[k]
-        h = outputs[k]
-        if k < len(net) - 1:
-            g = [gj if out > 0.0 else 0.0 for gj, out in zip(g, outputs[k + 1])]
-        g_in = [0.0] * len(h)
-        for j, gj in enumerate(g):
-            if gj == 0.0:
-                continue
-            grad_w[j] = [gw + gj * hi for gw, hi in zip(grad_w[j], h)]
-            grad_b[j] += gj
-            if k:
-                g_in = [gi + gj * wi for gi, wi in zip(g_in, weights[j])]
-        g = g_in
-
-
-def hinge_l2_grads_tuned(net: Network, xs: Sequence[Sequence[float]], ys: Sequence[float],
-                         alpha: float) -> tuple[float, Network]:
-    """hinge_l2_grads, back-propagating only the samples whose hinge is active."""
-    grads = zeros_like(net)
-    n = len(xs)
-    total = 0.0
-    for x, y in zip(xs, ys):
-        outputs = mlp_forward(net, x)
-        margin = 1.0 - y * outputs[-1][0]
-        if margin > 0.0:
-            total += margin
-            mlp_backward_tuned(net, outputs, [-y / n], grads)
-    squares = 0.0
-    for (weights, biases), (grad_w, grad_b) in zip(net, grads):
-        for j, (w, b) in enumerate(zip(weights, biases)):
-            squares += sum(map(mul, w, w)) + b * b
-            grad_w[j] = [gw + 2.0 * alpha * wi for gw, wi in zip(grad_w[j], w)]
-            grad_b[j] += 2.0 * alpha * b
-    return total / n + alpha * squares, grads
-
-
-def mlp_step_tuned(net: Network, xs: Sequence[Sequence[float]], ys: Sequence[float], lr: float,
-                   alpha: float) -> float:
-    """mlp_step with the tuned gradients; returns the loss."""
-    loss, grads = hinge_l2_grads_tuned(net, xs, ys, alpha)
-    sgd(net, grads, lr)
-    return loss
-
-
-def cross_entropy_grads_tuned(net: Network, xs: Sequence[Sequence[float]],
-                              targets: Sequence[int]) -> tuple[float, Network]:
-    """cross_entropy_grads with the tuned backward pass (its ReLUs that are off skipped)."""
-    grads = zeros_like(net)
-    n = len(xs)
-    total = 0.0
-    for x, t in zip(xs, targets):
-        outputs = mlp_forward(net, x)
-        logits = outputs[-1]
-        m = max(logits)
-        exps = [math.exp(z - m) for z in logits]
-        s = sum(exps)
-        total += m + math.log(s) - logits[t]
-        g = [e / s / n for e in exps]
-        g[t] -= 1.0 / n
-        mlp_backward_tuned(net, outputs, g, grads)
-    return total / n, grads
-
-
-def digits_epoch_tuned(net: Network, optimizer: Adam, xs: Sequence[Sequence[float]],
-                       targets: Sequence[int], order: list[list[int]]) -> float:
-    """digits_epoch with the tuned gradients; returns the mean loss."""
-    total = 0.0
-    for batch in order:
-        loss, grads = cross_entropy_grads_tuned(net, [xs[i] for i in batch],
-                                                [targets[i] for i in batch])
-        optimizer.step(grads)
-        total += loss * len(batch)
-    return total / len(xs)

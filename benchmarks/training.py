@@ -47,7 +47,7 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
     steppers["floor"] = lambda: floor.mlp_step(net, xs, ys, LR, ALPHA)
     tuned = [([list(w) for w in weights], list(biases)) for weights, biases in start]
-    steppers["tuned"] = lambda: floor.mlp_step_tuned(tuned, xs, ys, LR, ALPHA)
+    steppers["tuned"] = lambda: floor.mlp_step(tuned, xs, ys, LR, ALPHA, tuned=True)
 
     losses: dict[str, float] = {}
 
@@ -93,7 +93,7 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
                      "through ag.compile, SGD outside it; "
                      "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py "
                      "(every sample back-propagated); tuned: benchmarks/floor.py's "
-                     "mlp_step_tuned (inactive hinges, ReLUs that are off and the input "
+                     "mlp_step with tuned=True (inactive hinges, ReLUs that are off and the input "
                      "gradient skipped)")
     compiled_step = results[ours.COMPILED]["step"]
     eager_step = results[ours.NAME]["step"]
@@ -142,8 +142,8 @@ def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -
     def tuned_epoch() -> Phases:
         net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
         optimizer = floor.Adam(net, d.lr)
-        return {"epoch": timed(lambda: floor.digits_epoch_tuned(net, optimizer, d.images,
-                                                                d.labels, d.batch_order))}
+        return {"epoch": timed(lambda: floor.digits_epoch(net, optimizer, d.images, d.labels,
+                                                          d.batch_order, tuned=True))}
 
     tasks[ours.COMPILED] = compiled_epoch
     tasks["tuned"] = tuned_epoch
@@ -154,7 +154,7 @@ def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -
     notes = [f"MLP(64, [{d.hidden}, 10]), cross-entropy, Adam lr {d.lr}, batch {d.batch_size}; "
              "compiled: the demo's compiled_loss (one-hot targets), timed after its first "
              f"calls, which took {min(traced):.1f} s (one trace per batch size); tuned: "
-             "floor.digits_epoch_tuned"]
+             "floor.digits_epoch with tuned=True"]
     if mg:
         notes.append("micrograd 0.1.0 has no exp or log for the cross-entropy")
     return [Row(name, "s/epoch", scaled(results, "epoch", 1.0), notes, total=True)]

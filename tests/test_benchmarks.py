@@ -71,13 +71,13 @@ def test_tuned_floor_gives_the_floors_gradients() -> None:
     xs, ys = data.two_moons(16, seed=4)
     net = training.layers_of(MLP(2, [6, 6, 1], seed=4))
     loss, grads = floor.hinge_l2_grads(net, xs, ys, alpha=1e-2)
-    tuned_loss, tuned = floor.hinge_l2_grads_tuned(net, xs, ys, alpha=1e-2)
+    tuned_loss, tuned = floor.hinge_l2_grads(net, xs, ys, alpha=1e-2, tuned=True)
     assert tuned_loss == pytest.approx(loss, abs=1e-12)
     assert floor.flat(tuned) == pytest.approx(floor.flat(grads), abs=1e-12)
     images = [[0.1 * (i - j) for j in range(6)] for i in range(5)]
     net = training.layers_of(MLP(6, [5, 3], seed=2))
     loss, grads = floor.cross_entropy_grads(net, images, [0, 2, 1, 2, 0])
-    tuned_loss, tuned = floor.cross_entropy_grads_tuned(net, images, [0, 2, 1, 2, 0])
+    tuned_loss, tuned = floor.cross_entropy_grads(net, images, [0, 2, 1, 2, 0], tuned=True)
     assert tuned_loss == pytest.approx(loss, abs=1e-12)
     assert floor.flat(tuned) == pytest.approx(floor.flat(grads), abs=1e-12)
 
