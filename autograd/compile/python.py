@@ -14,13 +14,13 @@ import linecache
 import math
 import re
 import unicodedata
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from . import ops
-from .value import Value
+from .. import ops
+from ..value import Value
+from .tracing import Leaf, Line, Plan, flat_operands
 
 # The generated function: (inputs, captured leaves' data, with backward) -> None when a guard
 # fails, else (data, the local derivatives of the result's children; None without backward).
@@ -30,32 +30,6 @@ CodeFunction = Callable[[list[float], list[float], bool],
 SKIP_AT = 3
 # Short names for nn's module paths, so a line stays readable: layers.0.neurons.3.z -> L0_n3_z.
 ABBREVIATIONS = {"layers": "L", "neurons": "n"}
-
-
-@dataclass
-class Line:
-    """One node of the traced graph: an input, a leaf, or an op over earlier lines."""
-
-    label: str
-    key: str  # the op's key in ops.OPS, or "input" / "leaf"
-    # An op's operands: a line's index (int) or a number (float); an n-ary op's as lists.
-    # An input's: (its position in the inputs,); a leaf's: (its position in the leaves,).
-    operands: tuple[Any, ...]
-    params: dict[str, Any] = field(default_factory=dict)
-    in_result: bool = False  # on a path to the result (not only to a compared Value)
-    arguments: list[Any] | None = None  # the operands' source, once the writer has made it
-
-
-@dataclass
-class Leaf:
-    """A leaf the function reached outside its arguments: captured (read at each call) if
-    anything else holds it once the trace is dropped, else a constant made inside it."""
-
-    line: int
-    ref: weakref.ref[Value]
-    data: float
-    label: str
-    made_by_hand: str = ""  # the op of a node made by hand (Value(..., op=...)), read as a leaf
 
 
 @dataclass
@@ -70,43 +44,17 @@ class Program:
     failed: bool = False  # the last run raised (a math error; eager code then runs instead)
 
 
-def write_program(name: str, lines: list[Line], leaves: list[Leaf],
-                  guards: list[tuple[int, str, Any, bool]], sweep: list[int], count: int,
-                  slots: int, filename: str) -> Program:
-    """Return the Program for lines: its inputs fill slots, the first count numbers, the
-    rest Values.
-
-    sweep lists the result's lines in the order the backward pass takes them, result first.
-    """
-    output = sweep[0]
-    for leaf in leaves:
-        if leaf.made_by_hand and leaf.ref() is None:
-            # Made inside the function, by hand: its data depends on the arguments in a way
-            # the table cannot write out. (One made outside is read at every call, as eager.)
-            raise TypeError(f"compile: {name} makes a node by hand (op "
-                            f"{leaf.made_by_hand!r}), whose rule ops.OPS does not have; build "
-                            "it from the engine's ops, or call the function without compile")
-    # Captured leaves in the order the forward pass first uses them: a model's first layer first.
-    first_use: dict[int, int] = {}
-    for i, line in enumerate(lines):
-        if line.key not in ("input", "leaf"):
-            for ref in _flat(line.operands):
-                if isinstance(ref, int):
-                    first_use.setdefault(ref, i)
-    captured = sorted((leaf for leaf in leaves if leaf.ref() is not None),
-                      key=lambda leaf: first_use.get(leaf.line, leaf.line))
-    constants = {leaf.line: leaf.data for leaf in leaves if leaf.ref() is None}
-    writer = _Writer(lines, constants, count, slots)
+def write_program(plan: Plan, name: str, filename: str) -> Program:
+    """Return the Program for plan: one Python function that computes the forward pass,
+    checks the guards, then sweeps back."""
+    lines, count, output, children = plan.lines, plan.count, plan.output, plan.children
+    captured, constants, guards = plan.captured, plan.constants, plan.guards
+    writer = _Writer(lines, constants, count, plan.slots)
     body = writer.prologue(captured)
     body += writer.forward(guards, output)
     body.append("if not backward:")
     body.append(f"    return {writer.operand(output)}, None")
-    # The node's children: the argument Values the result depends on, then the captured leaves.
-    children = [i for i, line in enumerate(lines)
-                if line.in_result and line.key == "input" and line.operands[0] >= count]
-    children += [i for i, line in enumerate(lines)
-                 if line.in_result and line.key == "leaf" and i not in constants]
-    body += writer.backward(sweep, children)
+    body += writer.backward(plan.sweep, children)
     function_name = _identifier(name) or "compiled"
     if function_name in _RESERVED or hasattr(builtins, function_name):
         function_name += "_"
@@ -286,7 +234,7 @@ class _Writer:
                 continue
             section = self._section(body, line.label, section)
             upstream = f"d_{self.names[i]}"
-            flat = _flat(line.operands)
+            flat = flat_operands(line.operands)
             steps, first = [], []
             for ref, local in zip(flat, self._locals(i, line)):
                 if type(ref) is not int or not self.grad_needed[ref]:
@@ -321,11 +269,6 @@ def _same_number(x: str, number: float) -> str:
     if number == 0.0:
         return f"({x} == 0.0 and math.copysign(1.0, {x}) == {math.copysign(1.0, number)!r})"
     return f"{x} == {_literal(number)}"
-
-
-def _flat(operands: tuple[Any, ...]) -> list[Any]:
-    """An op's operands in order, an n-ary op's lists opened: as its local derivatives come."""
-    return [r for o in operands for r in (o if isinstance(o, list) else [o])]
 
 
 def _unpack(names: list[str], source: str, width: int = 6) -> list[str]:
