@@ -236,7 +236,7 @@ class Value:
     acosh = _unary(ops.acosh, "acosh", "Return arcosh(self); ValueError for self < 1.")
     atanh = _unary(ops.atanh, "atanh", "Return artanh(self); ValueError outside [-1, 1].")
     log1p = _unary(ops.log1p, "log1p", "Return log(1 + self); ValueError for self <= -1.")
-    expm1 = _unary(ops.expm1, "expm1", "Return e**self - 1; OverflowError where it exceeds a float.")
+    expm1 = _unary(ops.expm1, "expm1", "Return e**self - 1; OverflowError past a float.")
     log2 = _unary(ops.log2, "log2", "Return the base-2 log of self; ValueError for self <= 0.")
     log10 = _unary(ops.log10, "log10", "Return the base-10 log of self; ValueError for self <= 0.")
     sign = _unary(ops.sign, "sign", "Return 1, -1 or 0 by the sign of self; the derivative is 0.")
