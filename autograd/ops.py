@@ -615,6 +615,11 @@ def _softmax_locals(xs: Sequence[Any], y: Any, i: int) -> tuple[Any, ...]:
     return tuple(y * (float(i == j) - _math("exp", x - lse)) for j, x in enumerate(xs))
 
 
+# The ops made with ag.primitive (autograd/primitives.py), by key: each is also an entry of OPS,
+# with no code, so the compiled code calls its rule: ops.PRIMITIVES[key].rule((x, y, )).
+# Filled at run time, as primitives are defined.
+PRIMITIVES: dict[str, Any] = {}
+
 # A node's op, as the picture shows it, -> its key in OPS. A constant power's op is "**n".
 SYMBOLS: dict[str, str] = {
     "+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow",
