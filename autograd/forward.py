@@ -81,8 +81,8 @@ def vjp(outputs: Value | Sequence[Value], inputs: Sequence[Value],
     """
     outs, single = _outputs(outputs, "vjp")
     inputs = _inputs(inputs, "vjp")
-    if single and isinstance(cotangents, numbers.Real):
-        cotangents = [cotangents]
+    if single and isinstance(cotangents, numbers.Real) and not isinstance(cotangents, Value):
+        cotangents = [float(cotangents)]
     if not isinstance(cotangents, Sequence):
         raise TypeError(f"vjp: cotangents must be a sequence of numbers, one per output, got "
                         f"{type(cotangents).__name__}")
@@ -279,7 +279,7 @@ def _numbers(values: Sequence[float], count: int, name: str, what: str,
     if len(values) != count:
         raise ValueError(f"{name}: {count} {per} but {len(values)} {what}; give one per "
                          f"{per[:-1]}")
-    result = []
+    result: list[float] = []
     for j, v in enumerate(values):
         if isinstance(v, Value) or not isinstance(v, numbers.Real):
             raise TypeError(f"{name}: {what}[{j}] must be a real number, got "
