@@ -12,5 +12,6 @@ DEMOS = {
     "graduate": "the digits MLP and its Adam handed to PyTorch: training carries on exactly",
     "tutorial": "runs the notebook demos/tutorial.ipynb (a learner's hour) and saves its outputs",
     "newton": "Newton's method (engine Hessians) against gradient descent on Rosenbrock's valley",
+    "modes": "forward mode against reverse mode: 337 jvp sweeps or one backward, and the reverse",
 }
 DEFAULT = "moons"

@@ -361,3 +361,28 @@ def test_newton_smoke_prints_the_check_and_draws_paths_and_gradient_graph(tmp_pa
     assert min(png_size(tmp_path / "newton_paths.png")) > 100
     svg = ET.tostring(assert_svg(tmp_path / "newton_gradient.svg"), encoding="unicode")
     assert "df/dx" in svg
+
+
+# ---- modes --------------------------------------------------------------------------------
+
+
+def test_modes_smoke_times_both_modes_and_draws_the_cost(tmp_path, capsys):
+    from demos import modes
+
+    report = modes.main(["--smoke", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "337 sweeps" in out and "agree to 1e-12" in out
+    assert report.metrics["parameters"] == 337.0
+    assert report.metrics["gradient_gap"] < 1e-12 and report.metrics["curve_gap"] < 1e-12
+    assert names(report.files) == {"modes_cost.png"}
+    assert min(png_size(tmp_path / "modes_cost.png")) > 100
+
+
+def test_modes_forward_and_reverse_jacobians_of_the_mixer_agree():
+    import autograd as ag
+    from demos import modes
+
+    xs, ys = modes.mixer(3, 4)
+    forward, reverse = ag.jacobian(ys, xs, mode="forward"), ag.jacobian(ys, xs)
+    for f_row, r_row in zip(forward, reverse):
+        assert f_row == pytest.approx(r_row, rel=1e-12, abs=1e-15)
