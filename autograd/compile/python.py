@@ -63,9 +63,14 @@ class Program:
         except (ArithmeticError, ValueError):
             pass  # a backward pass raised (the code, not the rule: sqrt's slope at 0)
         else:
-            if not backward or not not_finite(
-                    [*grads, *value_grads, *(g for sample in local_grads for g in sample)]):
+            if not backward:
+                return BatchResult(data, status)
+            if not not_finite([*grads, *value_grads, *(g for s in local_grads for g in s)]):
                 summed = [weight * g for g in grads] if weight != 1.0 else list(grads)
+                if len(local_grads) + len(value_grads) and status.count(OK) < n:
+                    # The code kept only the OK samples' derivatives: put each in its place.
+                    value_grads = _spread(value_grads, status, len(self.value_children), 0.0)
+                    local_grads = _spread(local_grads, status, self.outputs, ())
                 return BatchResult(data, status, summed, value_grads, local_grads)
         # One sample's derivatives raised or came out inf or NaN, spoiling the sums: run the
         # samples one at a time, so that sample alone goes to eager code.
@@ -99,6 +104,21 @@ class Program:
         return BatchResult(data, status, sums, value_grads, local_grads)
 
 
+def _spread(items: list[Any], status: list[int], width: int, filler: Any) -> list[Any]:
+    """items, width per OK sample, with width fillers in the place of each other sample."""
+    if not items:
+        return items
+    spread: list[Any] = []
+    taken = 0
+    for state in status:
+        if state == OK:
+            spread += items[taken:taken + width]
+            taken += width
+        else:
+            spread += [filler] * width
+    return spread
+
+
 def write_program(plan: Plan, name: str, filename: str) -> Program:
     """Return the Program for plan: one Python function that runs a batch of samples, each
     through the forward pass, the guards, then the backward sweep."""
@@ -112,16 +132,15 @@ def write_program(plan: Plan, name: str, filename: str) -> Program:
     sample = writer.forward(guards, plan.outputs)
     if several:  # each output's sweep, its derivatives kept per sample
         for sweep, its_children in zip(plan.sweeps, plan.children_of):
-            sample += writer.backward(sweep, its_children, "local_grads.append((")
-            sample[-1] = "))"
+            steps, grads = writer.backward(sweep, its_children)
+            sample += [*steps, "local_grads.append((", *_rows(grads), "))"]
     else:
-        sample += writer.backward(plan.sweep, [i for i in children if lines[i].key == "input"],
-                                  "value_grads += (")
+        steps, grads = writer.backward(plan.sweep,
+                                       [i for i in children if lines[i].key == "input"])
+        sample += [*steps, *(["value_grads += (", *_rows(grads), ")"] if grads else [])]
     body += [f"    {line}" for line in sample]
     sums = [] if several else writer.names_of(leaf_children)
-    body.append("return data, status, (")
-    body += [f"    {', '.join(sums[k:k + 6])}," for k in range(0, len(sums), 6)]
-    body.append("), value_grads, local_grads")
+    body += ["return data, status, (", *_rows(sums), "), value_grads, local_grads"]
     function_name = _identifier(name) or "compiled"
     if function_name in _RESERVED or hasattr(builtins, function_name):
         function_name += "_"
@@ -328,9 +347,9 @@ class _Writer:
         fields = self._fields(line, args, name)
         return [code.format(**fields) for code in op.local_code]
 
-    def backward(self, sweep: list[int], children: list[int], collect: str) -> list[str]:
-        """The backward sweep from sweep[0]; then collect (a statement's start) takes the
-        derivatives of children, those the sweep does not add up in place."""
+    def backward(self, sweep: list[int], children: list[int]) -> tuple[list[str], list[str]]:
+        """The backward sweep from sweep[0], and the names of the derivatives of children
+        (those it does not add up in place over the samples)."""
         output = sweep[0]
         body = ["# backward pass: d_n is d result / d n, and each line one step of the chain",
                 "# rule, d_child += d_node * (d node / d child); `if d_n:` skips the steps of a",
@@ -369,12 +388,12 @@ class _Writer:
             body += [f"    {step}" for step in steps]
             if first:
                 body += ["else:", f"    {' = '.join(first)} = 0.0"]
-        if children:
-            grads = [f"d_{self.names[i]}" if i in assigned else "0.0" for i in children]
-            body.append(collect)
-            body += [f"    {', '.join(grads[k:k + 6])}," for k in range(0, len(grads), 6)]
-            body.append(")")
-        return body
+        return body, [f"d_{self.names[i]}" if i in assigned else "0.0" for i in children]
+
+
+def _rows(names: list[str], width: int = 6) -> list[str]:
+    """The items of a tuple written over several lines, width a line."""
+    return [f"    {', '.join(names[k:k + width])}," for k in range(0, len(names), width)]
 
 
 def _same_number(x: str, number: float) -> str:
