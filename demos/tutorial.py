@@ -58,24 +58,19 @@ def execute(source: Path, timeout: int = TIMEOUT) -> NotebookNode:
         raise ModuleNotFoundError(f"demos tutorial: running a chapter needs {', '.join(absent)}: "
                                   f"{INSTALL}", name=absent[0])
     import nbformat
-    from jupyter_client import KernelManager
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     notebook = nbformat.read(source, as_version=4)
     # Local sockets, not TCP: the kernel then has nothing to warn about, and nothing listens
     # on the network. Their files live in a folder of their own, removed afterwards.
     with tempfile.TemporaryDirectory(prefix="chainrule-kernel-") as sockets:
-        manager = KernelManager(kernel_name="python3", transport="ipc",
-                                ip=str(Path(sockets) / "kernel"))
-        client = NotebookClient(notebook, km=manager, timeout=timeout, record_timing=False,
-                                coalesce_streams=True,
-                                resources={"metadata": {"path": str(REPO)}})
-        try:
-            client.execute()
-        finally:
-            # The client leaves a kernel it did not start running: stop it before its sockets go.
-            if manager.has_kernel:
-                manager.shutdown_kernel(now=False)
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(Path(sockets) / "kernel")
+        NotebookClient(notebook, kernel_name="python3", config=config, timeout=timeout,
+                       record_timing=False, coalesce_streams=True,
+                       resources={"metadata": {"path": str(REPO)}}).execute()
     return stripped(notebook)
 
 
