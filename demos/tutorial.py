@@ -1,4 +1,4 @@
-"""The course, demos/course/: run each chapter's notebook top to bottom in a fresh kernel and save it.
+"""The course, demos/course/: run each chapter notebook in a fresh kernel, and save it.
 
 `python -m demos tutorial` regenerates the committed chapters, outputs included; `python -m demos
 tutorial 06` runs the chapters whose names start with 06; --out DIR writes the executed copies
