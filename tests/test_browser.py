@@ -205,7 +205,7 @@ def test_small_mlp_loss_steps_and_highlights_nodes_inside_clusters(page_of):
     assert_shows(page, trace, len(trace.steps) - 1)
 
 
-def test_screenshot_for_the_readme(page_of, tmp_path):
+def test_a_screenshot_shows_the_step_where_o_sums_its_three_uses(page_of, tmp_path):
     loss = neuron()
     trace = trace_backward(loss)
     names = node_labels(trace)
@@ -217,11 +217,7 @@ def test_screenshot_for_the_readme(page_of, tmp_path):
     shot = tmp_path / "explorer.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
-    # Kept in out/ (gitignored) to look at; docs/explorer.png is refreshed from it by hand,
-    # so running the tests never dirties the checkout.
-    target = REPO / "out" / "explorer.png"
-    target.parent.mkdir(exist_ok=True)
-    shutil.copyfile(shot, target)
+    # The README's screenshot is the neuron's at 1280x800, taken by the test below.
 
 
 
@@ -281,7 +277,9 @@ def test_the_neuron_page_opens_with_the_whole_graph_in_view_at_1280x800(page_of)
     move_slider(page, s)
     assert_shows(page, trace, s)
     assert all(inside for _, inside in boxes_in_view(page))
-    target = REPO / "out" / "explorer.png"  # docs/explorer.png is copied from it by hand
+    # Kept in out/ (gitignored) to look at; docs/explorer.png is refreshed from it by hand,
+    # so running the tests never dirties the checkout.
+    target = REPO / "out" / "explorer.png"
     target.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
