@@ -195,9 +195,8 @@ def plot_confusion(counts: list[list[int]], path: str) -> None:
 
 def plot_examples(images: Images, labels: list[int], predictions: list[int], path: str,
                   columns: int = 8) -> None:
-    """Three rows of test digits in order, then a row of mistakes, each titled by its prediction.
-
-    Mistakes are in red with the true label: 'pred 1, is 8'.
+    """Three rows of test digits in order, then a row of further mistakes, each titled by its
+    prediction. Mistakes, in any row, are in red with the true label: '1, is 8'.
     """
     shown = list(range(3 * columns))
     mistakes = [k for k, (p, t) in enumerate(zip(predictions, labels)) if p != t]
@@ -217,8 +216,9 @@ def plot_examples(images: Images, labels: list[int], predictions: list[int], pat
         right = predictions[k] == labels[k]
         ax.set_title(f"{predictions[k]}" if right else f"{predictions[k]}, is {labels[k]}",
                      color="black" if right else "red", fontsize=9)
-    fig.suptitle(f"test digits with the predicted digit above; bottom row: mistakes"
-                 f" ({len(mistakes)} of {len(labels)})", fontsize=10)
+    fig.suptitle(f"test digits, the prediction above each; mistakes in red, with the true digit "
+                 f"({len(mistakes)} of {len(labels)}).\nRows 1-3: the first {3 * columns} test "
+                 "digits; bottom row: more mistakes", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -236,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> Report:
     banner("digits: an MLP reads 8x8 handwritten digits", [
         f"{len(x_train)} training and {len(x_test)} test images from sklearn.datasets.load_digits.",
         f"Model: MLP(64, [{HIDDEN}, 10]), ReLU hidden layer, cross-entropy on the ten logits.",
-        f"Adam (lr {LR}), mini-batches of {BATCH_SIZE}, {epochs} epochs, seed {args.seed}.",
+        f"Adam (lr {LR}), mini-batches of {BATCH_SIZE}, {epochs} epoch{'s' * (epochs != 1)}, "
+        f"seed {args.seed}.",
     ])
     model = make_model(args.seed)
     optimizer = make_optimizer(model)
