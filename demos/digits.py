@@ -81,7 +81,7 @@ def make_optimizer(model: MLP) -> Adam:
     return Adam(model.parameters(), lr=LR)
 
 
-def compiled_loss(model: MLP) -> ag.Compiled:
+def compiled_loss(model: MLP) -> ag.Compiled[Value]:
     """One image's cross-entropy, compiled: traced once, then run for every image of a
     batch by ``step_loss.mean(images, targets)``, whatever the batch's size.
 
@@ -100,7 +100,7 @@ def one_hot(label: int) -> list[float]:
 
 def train_epoch(model: MLP, optimizer: Adam, images: Images, labels: list[int],
                 batch_size: int = BATCH_SIZE, seed: int = 0, desc: str | None = None,
-                step_loss: ag.Compiled | None = None,
+                step_loss: ag.Compiled[Value] | None = None,
                 batch_seconds: list[float] | None = None) -> float:
     """One pass over the data in shuffled mini-batches, one Adam step each; the mean loss.
 

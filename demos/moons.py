@@ -66,7 +66,7 @@ def loss_and_accuracy(model: MLP, xs: list[list[float]],
     return loss_of(model, scores, ys), accuracy(scores, ys, threshold=0.0)
 
 
-def compiled_loss(model: MLP) -> ag.Compiled:
+def compiled_loss(model: MLP) -> ag.Compiled[Value]:
     """One point's hinge loss, compiled: traced at the first call, then run as generated
     Python for every point of the batch by ``batch_loss``."""
     def loss(x: list[float], y: float) -> Value:
@@ -74,7 +74,7 @@ def compiled_loss(model: MLP) -> ag.Compiled:
     return ag.compile(loss)
 
 
-def batch_loss(model: MLP, step_loss: ag.Compiled, xs: list[list[float]],
+def batch_loss(model: MLP, step_loss: ag.Compiled[Value], xs: list[list[float]],
                ys: list[float]) -> Value:
     """loss_of's loss through the compiled per-point loss: the mean over the points (one
     node), plus the L2 penalty, which depends on no point."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from .. import ops
 from ..backward import grad
@@ -40,12 +40,13 @@ MAX_STRUCTURES = 64
 BACKENDS = ("python", "native")
 Structure = tuple[Any, ...]
 Result = Value | list[Value] | tuple[Value, ...]
+R = TypeVar("R", bound=Result)  # what fn returns, and so what a call returns
 # Derivatives found by one run: (children, d out / d child for each), added up at the end.
 Part = tuple[Sequence[Value], Sequence[float]]
 
 
-def compile(fn: Callable[..., Result],  # noqa: A001 - named after the verb
-            backend: str = "python") -> Compiled:
+def compile(fn: Callable[..., R],  # noqa: A001 - named after the verb
+            backend: str = "python") -> Compiled[R]:
     """Return fn compiled: called like fn, it returns one node holding fn's result.
 
     The first call with an argument structure traces fn (runs it eagerly), then writes its
@@ -129,7 +130,7 @@ class _Sample:
         self.kind: type | None = None
 
 
-class Compiled:
+class Compiled(Generic[R]):
     """A function of Values traced once per argument structure and replayed as code.
 
     Calling it returns one node: its data is fn's result, its children the leaf Values the
@@ -139,7 +140,7 @@ class Compiled:
     constants; captured leaves are read afresh at every call.
     """
 
-    def __init__(self, fn: Callable[..., Result], backend: str = "python") -> None:
+    def __init__(self, fn: Callable[..., R], backend: str = "python") -> None:
         self.fn = fn
         self.backend = backend
         self.__name__ = getattr(fn, "__name__", "compiled")
@@ -160,7 +161,7 @@ class Compiled:
                                "is written at the first call")
         return self._last.python_program(self.__name__).source
 
-    def __call__(self, *args: Any) -> Result:
+    def __call__(self, *args: Any) -> R:
         """Return fn(*args) as one node (a leaf under no_grad), running the code traced for
         this argument structure, or tracing fn now; a list or tuple of nodes if fn returns
         one."""
@@ -171,7 +172,7 @@ class Compiled:
         [sample], parts = self._run([_Sample(0, args)], 1.0, _mode.enabled, "call")
         nodes = [_node(x, self.op, _edges(parts[j]) if parts else ())
                  for j, x in enumerate(sample.data)]
-        return nodes[0] if sample.kind is None else sample.kind(nodes)
+        return cast(R, nodes[0] if sample.kind is None else sample.kind(nodes))
 
     def mean(self, *columns: Sequence[Any]) -> Value:
         """Return the mean of fn over a batch as one node: sample k's arguments are the k-th
@@ -186,14 +187,14 @@ class Compiled:
         """Return the sum of fn over a batch as one node: as mean, without the 1 / n."""
         return self._reduce("sum", ops.sum_, columns)
 
-    def map(self, *columns: Sequence[Any]) -> list[Result]:
+    def map(self, *columns: Sequence[Any]) -> list[R]:
         """Return ``[self(*args) for args in zip(*columns)]``. Under no_grad, one run of the
         code for the batch; otherwise each sample's node gets its own local derivatives."""
         samples = self._samples("map", columns)
         if _mode.enabled:
             return [self(*sample.args) for sample in samples]
         self._run(samples, 1.0, False, "map")
-        return [Value(s.data[0]) if s.kind is None else s.kind(Value(x) for x in s.data)
+        return [cast(R, Value(s.data[0]) if s.kind is None else s.kind(map(Value, s.data)))
                 for s in samples]
 
     # ---- batches ------------------------------------------------------------------------
@@ -419,6 +420,6 @@ def _edges(parts: list[Part]) -> tuple[Value | float, ...]:
     return (*merged, *sums)
 
 
-def _filename(compiled: Compiled) -> str:
+def _filename(compiled: Compiled[Any]) -> str:
     name = getattr(compiled.fn, "__qualname__", compiled.__name__)
     return f"<ag.compile {name} #{compiled.traces}>"
