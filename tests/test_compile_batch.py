@@ -244,6 +244,13 @@ def test_a_sample_whose_math_fails_raises_eagers_error_and_nothing_changes() -> 
     assert _close(step.mean([3.0, 4.0]).data, (math.log(3.0) + math.log(4.0)) / 2)
 
 
+def test_the_first_failing_sample_raises_even_when_a_later_one_fails_while_tracing() -> None:
+    step = ag.compile(lambda xs: ag.sum(x.log() for x in xs))
+    with pytest.raises(ValueError, match=r"got -1.0"):
+        step.mean([[2.0], [-1.0], [-3.0, 1.0]])  # [-3.0, 1.0]: a structure traced on failing
+    assert step.mean([[2.0], [3.0, 1.0]]).data == (math.log(2.0) + math.log(3.0)) / 2
+
+
 def test_a_sample_the_code_cannot_finish_runs_eagerly_the_others_not() -> None:
     w = Value(2.0)
     step = ag.compile(lambda x: x.sqrt() * w)

@@ -259,7 +259,13 @@ class Compiled(Generic[R]):
                     break
                 group = self._replay(trace, group, weight, backward, how, parts, eager)
             while group:
-                trace = self._trace(group[0].args)
+                try:
+                    trace = self._trace(group[0].args)
+                except (ArithmeticError, ValueError):
+                    # fn's math fails on this sample: its error is raised below, in the
+                    # samples' order, so a failing sample before it raises first, as eager.
+                    eager.append(group.pop(0))
+                    continue
                 programs.insert(0, trace)
                 del programs[MAX_TRACES:]
                 traced_on = group[0]
