@@ -274,6 +274,15 @@ def test_a_parameter_gone_inf_sends_the_batch_to_eager_code() -> None:
         step.mean([1.0, 2.0])
 
 
+def test_a_batch_inside_a_traced_function_is_inlined() -> None:
+    w = Value(0.5)
+    inner = ag.compile(lambda x: w * x)
+    outer = ag.compile(lambda a, b: inner.mean([a, b]).tanh())
+    out = outer(1.0, 3.0)
+    assert _close(out.data, math.tanh(1.0)) and out.children == (w,)
+    assert inner.traces == 0 and outer.traces == 1
+
+
 def test_structures_differ_per_sample() -> None:
     step = ag.compile(lambda xs: ag.sum(x * x for x in xs))
     out = step.sum([[1.0, 2.0], [3.0], [1.0, 1.0]])

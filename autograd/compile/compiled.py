@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from .. import ops
+from .. import functional, ops
 from ..backward import grad
 from ..graph import leaves as graph_leaves
 from ..mode import _mode
@@ -202,6 +202,14 @@ class Compiled(Generic[R]):
     def _reduce(self, how: str, rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],
                 columns: tuple[Sequence[Any], ...]) -> Value:
         samples = self._samples(how, columns)
+        if _mode.comparisons is not None:
+            # Called while another function is traced: eagerly, as a call would be.
+            outputs = []
+            for sample in samples:
+                results, _ = _outputs(self.__name__, self.fn(*sample.args))
+                _check_outputs(self.__name__, how, len(results))
+                outputs += results
+            return functional.mean(outputs) if how == "mean" else functional.sum(outputs)
         # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for sum.
         weight = rule([0.0] * len(samples))[1][0]
         samples, parts = self._run(samples, weight, _mode.enabled, how)
