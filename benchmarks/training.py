@@ -103,7 +103,8 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
         row.notes.append(f"compiled: the first call (trace and code generation) took "
                          f"{first[ours.COMPILED] * 1e3:,.0f} ms; at the "
                          f"{eager_step * 1e3 - compiled_step * 1e3:.1f} ms a step compiling "
-                         f"saves, it pays for itself after {payback:.0f} steps")
+                         f"saves, it pays for itself after {payback:.0f} "
+                         f"step{'' if round(payback) == 1 else 's'}")
     row.notes.append(f"steps per timed block, {s.mlp_repeats} blocks each: "
                      + ", ".join(f"{name} {n}" for name, n in steps.items()))
     spread = max(losses.values()) - min(losses.values())
