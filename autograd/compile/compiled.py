@@ -251,13 +251,13 @@ class Compiled(Generic[R]):
         parts: list[list[Part]] = []
         eager: list[_Sample] = []
         for shape, group in groups.items():
-            if not_finite([x for s in group for x in s.numbers]) or \
-                    not_finite([v.data for s in group for v in s.values]):
+            inputs = _inputs(group)
+            if not_finite(inputs):
                 # inf and NaN meet the rules' edges (exp(inf) raises in eager code): eagerly.
-                bad = [s for s in group if not_finite(s.numbers)
-                       or not_finite([v.data for v in s.values])]
+                bad = [s for s in group if not_finite(_inputs([s]))]
                 eager += bad
                 group = [s for s in group if s not in bad]
+                inputs = _inputs(group)
             programs = self._programs.pop(shape, [])
             self._programs[shape] = programs  # the most recently used structure last
             if len(self._programs) > MAX_STRUCTURES:
@@ -265,7 +265,8 @@ class Compiled(Generic[R]):
             for trace in list(programs):
                 if not group:
                     break
-                group = self._replay(trace, group, weight, backward, how, parts, eager)
+                group = self._replay(trace, group, inputs, weight, backward, how, parts, eager)
+                inputs = _inputs(group)
             while group:
                 try:
                     trace = self._trace(group[0].args)
@@ -273,22 +274,27 @@ class Compiled(Generic[R]):
                     # fn's math fails on this sample: its error is raised below, in the
                     # samples' order, so a failing sample before it raises first, as eager.
                     eager.append(group.pop(0))
+                    inputs = _inputs(group)
                     continue
                 programs.insert(0, trace)
                 del programs[MAX_TRACES:]
                 traced_on = group[0]
-                group = self._replay(trace, group, weight, backward, how, parts, eager)
+                group = self._replay(trace, group, inputs, weight, backward, how, parts, eager)
                 if group and group[0] is traced_on:
                     # The trace's own guards failed: fn is not deterministic. Eagerly.
                     eager.append(group.pop(0))
-        # In the samples' order: the first whose eager run raises gives the error, as eager.
-        for sample in sorted(eager, key=lambda s: s.index):
-            self._eager(sample, weight, backward, how, parts)
+                inputs = _inputs(group)
+        if eager:
+            # In the samples' order: the first whose eager run raises gives the error, as eager.
+            for sample in sorted(eager, key=lambda s: s.index):
+                self._eager(sample, weight, backward, how, parts)
         return samples, parts
 
-    def _replay(self, trace: _Trace, group: list[_Sample], weight: float, backward: bool,
-                how: str, parts: list[list[Part]], eager: list[_Sample]) -> list[_Sample]:
-        """Run trace's program on the group; return the samples on which a guard failed."""
+    def _replay(self, trace: _Trace, group: list[_Sample], inputs: list[float], weight: float,
+                backward: bool, how: str, parts: list[list[Part]],
+                eager: list[_Sample]) -> list[_Sample]:
+        """Run trace's program on the group (inputs: their numbers, sample after sample);
+        return the samples on which a guard failed."""
         self._last = trace
         _check_outputs(self.__name__, how, trace.outputs)
         program = trace.program
@@ -298,10 +304,6 @@ class Compiled(Generic[R]):
         if not_finite(captured):  # a parameter gone inf or NaN: as for the arguments
             eager += group
             return []
-        inputs: list[float] = []
-        for sample in group:
-            inputs += sample.numbers
-            inputs += [v.data for v in sample.values]
         result = program.run_batch(inputs, len(group), captured, weight, backward)
         m = trace.outputs
         retrace: list[_Sample] = []
@@ -393,6 +395,16 @@ class Compiled(Generic[R]):
         self.traces += 1
         return _Trace(program, kind, len(plan.outputs), filename,
                       None if python else plan, python)
+
+
+def _inputs(group: list[_Sample]) -> list[float]:
+    """The samples' numbers, then their Values' data, sample after sample: the code's inputs."""
+    inputs: list[float] = []
+    for sample in group:
+        inputs += sample.numbers
+        if sample.values:
+            inputs += [v.data for v in sample.values]
+    return inputs
 
 
 def _outputs(name: str, result: object) -> tuple[list[Value], type | None]:
