@@ -382,8 +382,13 @@ def test_the_backend_is_checked_when_compiling() -> None:
 
 def test_native_without_llvmlite_says_how_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "llvmlite", None)  # import llvmlite now fails
+    w = Value(2.0)
+    step = ag.compile(lambda x: w * x, backend="native")  # the first call writes the code
     with pytest.raises(ImportError, match=r'pip install -e "\.\[native\]"'):
-        ag.compile(lambda x: x, backend="native")
+        step(1.0)
+    with pytest.raises(ImportError, match="needs llvmlite"):
+        step.mean([1.0, 2.0])
+    assert step.traces == 0 and w.grad == 0.0
 
 
 def test_native_gives_the_python_backends_results() -> None:

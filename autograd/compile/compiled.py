@@ -59,7 +59,8 @@ def compile(fn: Callable[..., R],  # noqa: A001 - named after the verb
     fn may return a list or tuple of Values: the call then returns one node for each.
 
     ``backend="native"`` runs the same program as machine code (llvmlite, the ``native``
-    extra); ``source`` is the Python program either way.
+    extra; without it the first call raises ImportError); ``source`` is the Python program
+    either way.
 
     >>> from autograd import Value
     >>> w = Value(2.0, label="w")
@@ -75,12 +76,6 @@ def compile(fn: Callable[..., R],  # noqa: A001 - named after the verb
         raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
     if backend not in BACKENDS:
         raise ValueError(f"compile: backend must be 'python' or 'native', got {backend!r}")
-    if backend == "native":
-        try:
-            importlib.import_module("llvmlite")
-        except ImportError as error:
-            raise ImportError('compile: backend="native" needs llvmlite; install it with '
-                              'pip install -e ".[native]" (or pip install llvmlite)') from error
     return Compiled(fn, backend)
 
 
@@ -88,7 +83,12 @@ def _write(plan: Plan, name: str, filename: str, backend: str) -> BatchProgram:
     """Return the program that runs plan: native code for backend "native" where it can run
     plan, else the Python program. The one place a backend is chosen."""
     if backend == "native":
-        native = importlib.import_module(".native", __package__)  # imports llvmlite
+        try:
+            importlib.import_module("llvmlite")
+        except ImportError as error:
+            raise ImportError('compile: backend="native" needs llvmlite; install it with '
+                              'pip install -e ".[native]" (or pip install llvmlite)') from error
+        native = importlib.import_module(".native", __package__)
         try:
             return cast(BatchProgram, native.write_native(plan, name))
         except native.Unsupported:
