@@ -372,6 +372,22 @@ def test_run_batch_reports_each_samples_status_and_sums_the_gradients() -> None:
     assert list(data_only.grads) == [] and list(data_only.status) == [OK, OK]
 
 
+def test_run_batch_keeps_each_samples_argument_derivatives_in_its_place() -> None:
+    step = ag.compile(lambda x: x.log() if x > 0.0 else x * 2.0)
+    step(Value(1.0))
+    program = step._programs[next(iter(step._programs))][0].program
+    result = program.run_batch([1.0, -1.0, 4.0], 3, [], 1.0, True)
+    assert list(result.status) == [OK, RETRACE, OK]
+    assert list(result.value_grads) == [1.0, 0.0, 0.25]  # the failed sample's place: 0.0
+    # A sample whose backward pass raises (sqrt's slope at 0 in the code): the batch is run
+    # again one sample at a time, so only that sample goes to eager code.
+    root = ag.compile(lambda x: x.sqrt())
+    root(Value(4.0))
+    program = root._programs[next(iter(root._programs))][0].program
+    result = program.run_batch([4.0, 0.0, 1.0], 3, [], 1.0, True)
+    assert list(result.status) == [OK, EAGER, OK] and list(result.value_grads) == [0.25, 0.0, 0.5]
+
+
 # ---- the backend ------------------------------------------------------------------------------
 
 
