@@ -173,7 +173,7 @@ def test_chapter_6_learns_explains_the_spike_and_plots_labelled_curves(run):
 
 def test_chapter_7_finds_the_deltas_in_the_generated_code_and_runs_it(run):
     executed = run("07_compiled_backward")
-    assert "def J(inputs, captured" in stream_text(cell(executed, "source"))
+    assert "def J(inputs, n, captured" in stream_text(cell(executed, "source"))
     deltas = stream_text(cell(executed, "delta-lines")).splitlines()
     assert len(deltas) == 3 and all("* (1.0 - " in line for line in deltas)
     ran = stream_text(cell(executed, "run-it"))
