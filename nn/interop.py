@@ -518,21 +518,21 @@ def _matching_parameters(values: Sequence[Value], module: torch.nn.Module,
     if len(flat) != len(values):
         raise ValueError(f"{where}: module has {len(flat)} parameters, the optimizer "
                          f"{len(values)}; pass model.to_torch() of the model it optimizes")
-    layouts = [_mlp_positions(module, params), _torch_positions(params)]
-    mismatch = ""
-    for positions in layouts:
+    # When neither order fits, the message reports the one that fits longest: the likelier.
+    mismatches = []
+    for positions in (_mlp_positions(module, params), _torch_positions(params)):
         if positions is None:
             continue
         ours = [0.0] * len(flat)
-        for where_in_values, x in zip((k for idx in positions for k in idx), flat):
-            ours[where_in_values] = x
+        for k, x in zip((k for idx in positions for k in idx), flat):
+            ours[k] = x
         bad = next((k for k, (x, p) in enumerate(zip(ours, values)) if x != p.data), None)
         if bad is None:
             return params, positions
-        mismatch = mismatch or (f"{where}: parameter {bad} is {values[bad].data!r} here but "
-                                f"{ours[bad]!r} in module; pass model.to_torch() made after "
-                                "the last step")
-    raise ValueError(mismatch)
+        mismatches.append((bad, ours[bad]))
+    bad, theirs = max(mismatches)
+    raise ValueError(f"{where}: parameter {bad} is {values[bad].data!r} here but {theirs!r} in "
+                     "module; pass model.to_torch() made after the last step")
 
 
 def _mlp_positions(module: torch.nn.Module,
