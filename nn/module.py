@@ -281,8 +281,9 @@ def _load_model(path: PathLike, cls: type[M]) -> M:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"load: {path}: {exc}") from exc
     if not isinstance(model, cls):
-        raise ValueError(f"{cls.__name__}.load: {path} holds a {type(model).__name__}, not a "
-                         f"{cls.__name__}; use nn.load(path) for any model")
+        raise ValueError(f"{cls.__name__}.load: {path} holds a model of type "
+                         f"{type(model).__name__}, not {cls.__name__}; use nn.load(path) for "
+                         "any model")
     _load_parameters(model, document, path)
     return model
 
