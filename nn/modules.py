@@ -309,35 +309,41 @@ class Activation(Module):
         self._renamed()
 
     def _renamed(self) -> None:
-        self._labels: dict[tuple[int, ...], list[Any]] = {}  # input shape -> output labels
+        self._labels: dict[int | tuple[int, ...], Any] = {}  # input shape -> output labels
 
     def forward(self, x: Sequence[Any]) -> list[Any]:
-        """Return the activation of every element of x, in x's nesting."""
+        """Return the activation of every element of x: a flat list, or channels x length."""
         if not _is_sequence(x):
             raise TypeError(f"{self!r} expects a list (flat or nested), got {type(x).__name__}")
-        return self._map(x, self._labels_for(x))
+        nested = [_is_sequence(v) for v in x]
+        if any(nested):
+            if not all(nested):
+                raise TypeError(f"{self!r} expects a flat list or a list of lists, got lists "
+                                "mixed with numbers")
+            labels = self._labels_for(tuple(len(row) for row in x))
+            return [self._map(row, names) for row, names in zip(x, labels)]
+        return self._map(x, self._labels_for(len(x)))
 
-    def _map(self, x: Sequence[Any], labels: list[Any]) -> list[Any]:
+    def _map(self, row: Sequence[Scalar], labels: list[str]) -> list[Value]:
         apply = self._apply
-        out: list[Any] = []
-        for v, label in zip(x, labels):
-            if _is_sequence(v):
-                out.append(self._map(v, label))
-            else:
-                y = apply(v if type(v) is Value else Value(v))
-                y.label = label
-                out.append(y)
+        out = []
+        for v, label in zip(row, labels):
+            y = apply(v) if isinstance(v, Value) else apply(Value(v))
+            y.label = label
+            out.append(y)
         return out
 
-    def _labels_for(self, x: Sequence[Any]) -> list[Any]:
+    def _labels_for(self, shape: int | tuple[int, ...]) -> Any:
         # Labels by shape, made once: a picture groups the outputs in the module's box.
-        key = tuple(len(v) if _is_sequence(v) else -1 for v in x)
-        labels = self._labels.get(key)
+        labels = self._labels.get(shape)
         if labels is None:
             name = self.__dict__.get("_name", "")
-            labels = [[_join(name, f"out.{i}.{t}") for t in range(n)] if n >= 0
-                      else _join(name, f"out.{i}") for i, n in enumerate(key)]
-            self._labels[key] = labels
+            if isinstance(shape, int):
+                labels = [_join(name, f"out.{i}") for i in range(shape)]
+            else:
+                labels = [[_join(name, f"out.{c}.{t}") for t in range(n)]
+                          for c, n in enumerate(shape)]
+            self._labels[shape] = labels
         return labels
 
     def architecture(self) -> Architecture:
