@@ -43,8 +43,14 @@ class _Load:
     def __get__(self, obj: Module | None, owner: type[Module] | None = None) -> Any:
         if obj is None:
             cls = owner if owner is not None else Module
-            return lambda path: _load_model(path, cls)
-        return lambda path: obj._load_into(path)
+
+            def load_model(path: PathLike) -> Module:
+                """Return the model the file at path describes (see nn.load); ValueError
+                if it is not a cls."""
+                return _load_model(path, cls)
+
+            return load_model
+        return obj._load_into
 
 
 class Module:
@@ -136,7 +142,7 @@ class Module:
         """Return what rebuilds this module's shape: its type and constructor arguments."""
         return {"type": type(self).__name__}
 
-    def modules(self) -> list[tuple[str, Module]]:
+    def named_modules(self) -> list[tuple[str, Module]]:
         """Return (dotted name, module) for self ("") and every submodule, each once, in order."""
         found: list[tuple[str, Module]] = []
         seen: set[int] = set()
@@ -154,7 +160,7 @@ class Module:
         """Return (dotted name, parameter) pairs in parameter order, names relative to self."""
         named: list[tuple[str, Value]] = []
         seen: set[Value] = set()
-        for prefix, module in self.modules():
+        for prefix, module in self.named_modules():
             for name, p in module.local_parameters():
                 if p not in seen:
                     seen.add(p)

@@ -325,6 +325,12 @@ def test_assignment_registers_parameters_first_then_submodules_in_assignment_ord
     assert [name for name, _ in _Model().submodules()] == ["encoder", "blocks.0", "blocks.1"]
 
 
+def test_named_modules_lists_each_module_once_in_order():
+    model = _Model()
+    assert [name for name, _ in model.named_modules()] == ["", "encoder", "blocks.0", "blocks.1"]
+    assert model.named_modules()[2][1] is model.blocks[0]
+
+
 def test_attributes_read_back_as_assigned():
     model = _Model()
     assert isinstance(model.encoder, Linear) and model.size == 2
