@@ -204,8 +204,11 @@ class Conv1d(Module):
         # The positions whose window lies inside x share one row per output channel, so one
         # batch_dots call makes all of them, reading each weight once for the whole batch.
         # A window over the padding reads fewer weights: rows of its own, per range of taps.
-        taps = [(max(0, padding - t * stride), min(kernel, length + padding - t * stride))
-                for t in range(steps)]
+        taps = []
+        for t in range(steps):
+            lo = max(0, padding - t * stride)
+            # A window wholly in the padding (padding >= kernel) reads no tap: (lo, lo).
+            taps.append((lo, max(lo, min(kernel, length + padding - t * stride))))
         inner = [t for t, span in enumerate(taps) if span == (0, kernel)]
         rows_by_span = {}
         for span in set(taps):
