@@ -8,6 +8,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autograd as ag
 from autograd import Value
@@ -154,6 +156,29 @@ def test_conv1d_matches_torch_outputs_and_gradients(case):
     assert len(out) == cout and {len(row) for row in out} == {conv.output_length(length)}
     assert conv.output_length(length) == (length + 2 * padding - k) // stride + 1
     _compare(torch, conv, conv.to_torch(), x)
+
+
+@given(data=st.data())
+def test_conv1d_is_the_contracts_formula_for_any_shape(data):
+    cin, cout, k = (data.draw(st.integers(1, 3)) for _ in range(3))
+    stride, padding = data.draw(st.integers(1, 3)), data.draw(st.integers(0, 3))
+    length = data.draw(st.integers(max(1, k - 2 * padding), 9))
+    bias = data.draw(st.booleans())
+    conv = Conv1d(cin, cout, k, stride=stride, padding=padding, bias=bias, seed=0)
+    x = _signal(random.Random(length), cin, length)
+    out = conv(x)
+
+    def at(c, i):
+        return x[c][i] if 0 <= i < length else 0.0
+
+    steps = (length + 2 * padding - k) // stride + 1
+    assert [len(row) for row in out] == [steps] * cout
+    for o in range(cout):
+        for t in range(steps):
+            expected = math.fsum([conv.bias[o].data if bias else 0.0]
+                                 + [conv.weight[o][c][j].data * at(c, t * stride + j - padding)
+                                    for c in range(cin) for j in range(k)])
+            assert out[o][t].data == pytest.approx(expected, abs=1e-14)
 
 
 def test_conv1d_output_is_one_dot_over_the_taps_inside_and_the_bias():
