@@ -213,7 +213,7 @@ class Conv1d(Module):
         rows_by_span = {}
         for span in set(taps):
             lo, hi = span
-            rows_by_span[span] = [(*(w for ws in channels for w in ws[lo:hi]), *_some(b))
+            rows_by_span[span] = [(*(w for ws in channels for w in ws[lo:hi]), *_maybe(b))
                                   for channels, b in zip(self.weight, bias)]
         batch = []
         windows = []
@@ -553,7 +553,8 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def _some(value: Value | None) -> tuple[Value, ...]:
+def _maybe(value: Value | None) -> tuple[Value, ...]:
+    """(value,), or () for None: a bias that may be absent."""
     return () if value is None else (value,)
 
 
