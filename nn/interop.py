@@ -324,12 +324,13 @@ def _read_sequential(module: torch.nn.Sequential) -> list[LinearSpec]:
 
 
 def _default_arguments(layer: torch.nn.Module) -> bool:
-    """Whether an activation module computes what its class does with default arguments."""
-    import torch
-
-    if isinstance(layer, torch.nn.LeakyReLU):
-        return bool(layer.negative_slope == 0.01)
-    return True
+    """Whether an activation module has its class's default arguments (what the table's row
+    means): LeakyReLU(0.2), ELU(alpha=0.5) or GELU("tanh") do not."""
+    try:
+        default = type(layer)()
+    except TypeError:  # a class with required arguments has no default to match
+        return False
+    return bool(layer.extra_repr() == default.extra_repr())
 
 
 def _read_linear(layer: torch.nn.Linear, where: str, before: LinearSpec | None) -> LinearSpec:
@@ -392,6 +393,9 @@ def sequential_from_torch(cls: type[Sequential], module: torch.nn.Module) -> Seq
             slope = cast("torch.nn.LeakyReLU", layer).negative_slope
             plans.append((_maker(m.LeakyReLU, float(slope)), {}))
         elif kind in activations:
+            if not _default_arguments(layer):
+                raise ValueError(f"{where} is not supported: only its default arguments, "
+                                 "which nn.ACTIVATIONS applies, are")
             name = activations[kind]
             named = m.NAMED_ACTIVATIONS.get(name)
             plans.append((named if named is not None else _maker(m.Activation, name), {}))

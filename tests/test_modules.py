@@ -764,3 +764,38 @@ def test_every_pair_of_activation_modules_composes():
     x = [0.3, -0.7]
     for a, b in itertools.product([ReLU(), Tanh(), Sigmoid(), LeakyReLU()], repeat=2):
         assert len(Sequential(a, b)(x)) == 2
+
+
+@pytest.mark.torch
+def test_a_new_activation_is_one_row_of_the_table(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from nn import ACTIVATIONS, ActivationRule
+
+    # softsign(x) = x / (1 + |x|), made of Value ops: added in one row, and nothing else.
+    monkeypatch.setitem(ACTIVATIONS, "softsign",
+                        ActivationRule(lambda v: v / (1 + abs(v)), "Softsign", 3.0))
+    model = MLP(2, [3, 1], activation="softsign", seed=0)
+    net = model.to_torch()
+    assert [type(m).__name__ for m in net] == ["Linear", "Softsign", "Linear"]
+    x = [0.4, -1.2]
+    assert model(x)[0].data == pytest.approx(net(torch.tensor([x], dtype=torch.float64)).item(),
+                                             abs=1e-12, rel=0)
+    assert MLP.from_torch(net).activation == "softsign"
+    back = Sequential.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Softsign()))
+    assert repr(back[1]) == "Activation('softsign')"
+    assert back[1]([1.0])[0].data == 0.5
+
+
+@pytest.mark.torch
+def test_from_torch_refuses_an_activation_with_other_arguments_than_the_tables(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from nn import ACTIVATIONS, ActivationRule
+
+    monkeypatch.setitem(ACTIVATIONS, "elu", ActivationRule(lambda v: v.relu(), "ELU", 3.0))
+    nn = torch.nn
+    assert isinstance(Sequential.from_torch(nn.Sequential(nn.ELU()))[0], Activation)
+    with pytest.raises(ValueError, match=r"layer 0 \(ELU\(alpha=0.5\)\) is not supported: only "
+                                         "its default arguments"):
+        Sequential.from_torch(nn.Sequential(nn.ELU(alpha=0.5)))
+    with pytest.raises(ValueError, match=r"layer 1 \(ELU\(alpha=0.5\)\) is not supported"):
+        MLP.from_torch(nn.Sequential(nn.Linear(2, 2), nn.ELU(alpha=0.5)))
