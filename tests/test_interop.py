@@ -400,3 +400,23 @@ def test_docstring_examples_run():
     pytest.importorskip("torch")
     result = doctest.testmod(importlib.import_module("nn.interop"))
     assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model", [Neuron(3, "tanh", seed=0), Layer(3, 2, "linear", seed=0),
+                                   MLP(3, [4, 2], activation="sigmoid", seed=0)],
+                         ids=["neuron", "layer", "mlp"])
+def test_torch_state_dict_of_neuron_layer_and_mlp_fits_their_to_torch(model):
+    torch = pytest.importorskip("torch")
+    net = model.to_torch()
+    state = model.torch_state_dict()
+    assert list(state) == list(net.state_dict())
+    assert all(state[k].shape == v.shape and state[k].dtype == torch.float64
+               for k, v in net.state_dict().items())
+    assert all(bool((state[k] == v).all()) for k, v in net.state_dict().items())
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(2.0)
+    before = [p.data for p in model.parameters()]
+    model.load_torch_state_dict(net.state_dict())
+    assert [p.data for p in model.parameters()] == [2.0 * x for x in before]
