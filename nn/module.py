@@ -12,7 +12,7 @@ import math
 import numbers
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -101,22 +101,37 @@ class Module:
 
         Names are relative to the module: ``weight.2.0`` for element [2][0] of a nested list.
         """
-        return [(name, item) for name, item in self._members() if isinstance(item, Value)]
+        return self._members()[0]
 
     def submodules(self) -> list[tuple[str, Module]]:
         """Return this module's (name, submodule) pairs, in assignment order."""
-        return [(name, item) for name, item in self._members() if isinstance(item, Module)]
+        return self._members()[1]
 
-    def _members(self) -> Iterator[tuple[str, Value | Module]]:
-        """Each registered Value and Module, with its name; lists are read as they are now."""
-        for name in self.__dict__.get("_registered", ()):
-            stack: list[tuple[str, object]] = [(name, self.__dict__.get(name))]
-            while stack:
-                path, item = stack.pop()
-                if isinstance(item, (Value, Module)):
-                    yield path, item
-                elif isinstance(item, (list, tuple)):
-                    stack.extend((f"{path}.{i}", x) for i, x in reversed(list(enumerate(item))))
+    def _members(self, named: bool = True) -> tuple[list[tuple[str, Value]],
+                                                    list[tuple[str, Module]]]:
+        """The registered Values and Modules, with their names ("" if not named: faster);
+        lists are read as they are now."""
+        params: list[tuple[str, Value]] = []
+        subs: list[tuple[str, Module]] = []
+        attributes = self.__dict__
+        for name in attributes.get("_registered", ()):
+            item = attributes.get(name)
+            if isinstance(item, Value):
+                params.append((name, item))
+            elif isinstance(item, Module):
+                subs.append((name, item))
+            elif isinstance(item, (list, tuple)):
+                _list_members(name, item, params, subs, named)
+        return params, subs
+
+    def _own(self, named: bool = True) -> tuple[list[tuple[str, Value]],
+                                                list[tuple[str, Module]]]:
+        """(local_parameters(), submodules()): in one pass unless a subclass overrides them."""
+        cls = type(self)
+        if cls.local_parameters is Module.local_parameters \
+                and cls.submodules is Module.submodules:
+            return self._members(named)
+        return self.local_parameters(), self.submodules()
 
     def _renamed(self) -> None:
         """Called after the module's path (self._name) changed: remake labels built from it."""
@@ -144,7 +159,14 @@ class Module:
 
     def named_modules(self) -> list[tuple[str, Module]]:
         """Return (dotted name, module) for self ("") and every submodule, each once, in order."""
-        found: list[tuple[str, Module]] = []
+        return [(prefix, module) for prefix, module, _ in self._walk()]
+
+    def _walk(self, named: bool = True) -> list[tuple[str, Module, list[tuple[str, Value]]]]:
+        """(dotted name, module, its own parameters) for self and each submodule, once each.
+
+        named=False leaves the names out (all ""), for parameters() and zero_grad().
+        """
+        found: list[tuple[str, Module, list[tuple[str, Value]]]] = []
         seen: set[int] = set()
         stack: list[tuple[str, Module]] = [("", self)]
         while stack:
@@ -152,24 +174,31 @@ class Module:
             if id(module) in seen:
                 continue
             seen.add(id(module))
-            found.append((prefix, module))
-            stack.extend((_join(prefix, name), sub) for name, sub in reversed(module.submodules()))
+            params, subs = module._own(named)
+            found.append((prefix, module, params))
+            stack.extend(((_join(prefix, name) if named else ""), sub)
+                         for name, sub in reversed(subs))
         return found
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """Return (dotted name, parameter) pairs in parameter order, names relative to self."""
         named: list[tuple[str, Value]] = []
         seen: set[Value] = set()
-        for prefix, module in self.named_modules():
-            for name, p in module.local_parameters():
+        for prefix, _, params in self._walk():
+            start = f"{prefix}." if prefix else ""
+            for name, p in params:
                 if p not in seen:
                     seen.add(p)
-                    named.append((_join(prefix, name), p))
+                    named.append((start + name, p))
         return named
 
     def parameters(self) -> list[Value]:
         """Return the parameters in the documented order (see the class docstring)."""
-        return [p for _, p in self.named_parameters()]
+        # named_parameters' walk without making the names: a step's zero_grad() calls this.
+        found: dict[Value, None] = {}
+        for _, _, params in self._walk(named=False):
+            found.update((p, None) for _, p in params)
+        return list(found)
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0.0 (call it before each backward())."""
@@ -336,6 +365,33 @@ def _registrable(value: object) -> bool:
         elif not isinstance(item, (Value, Module)):
             return False
     return True
+
+
+def _list_members(name: str, items: list[object] | tuple[object, ...],
+                  params: list[tuple[str, Value]], subs: list[tuple[str, Module]],
+                  named: bool = True) -> None:
+    """Append the Values and Modules in the (nested) list items, named name.i, name.i.j, ...
+    (or "" when not named)."""
+    # A stack of iterators keeps the order of nested lists without recursion.
+    stack = [(name, iter(enumerate(items)))]
+    while stack:
+        prefix, rest = stack[-1]
+        for i, item in rest:
+            if isinstance(item, Value):
+                params.append((f"{prefix}.{i}", item))
+            elif isinstance(item, Module):
+                subs.append((f"{prefix}.{i}", item))
+            elif isinstance(item, (list, tuple)):
+                path = f"{prefix}.{i}"
+                # A row of Values (a weight matrix's) in one step: the common case.
+                if all(type(x) is Value for x in item):
+                    params.extend([(f"{path}.{j}", x) for j, x in enumerate(item)] if named
+                                  else [("", x) for x in item])
+                else:
+                    stack.append((path, iter(enumerate(item))))
+                    break
+        else:
+            stack.pop()
 
 
 def _relabel_member(owner: Module, name: str, value: object) -> None:

@@ -503,3 +503,20 @@ def test_save_makes_the_folder_of_its_path(tmp_path):
 def test_docstring_examples_pass(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_parameters_lists_what_named_parameters_names_in_the_same_order():
+    class Odd(Module):  # nested lists mixing Values, Modules and lists, and a shared Value
+        def __init__(self):
+            shared = Value(9.0)
+            self.mixed = [Value(1.0), [Value(2.0), Linear(1, 1, seed=0), [Value(3.0)]], shared]
+            self.again = shared
+            self.tail = Linear(1, 2, seed=1)
+
+    model = Odd()
+    named = model.named_parameters()
+    assert [p for _, p in named] == model.parameters()
+    assert [name for name, _ in named] == ["mixed.0", "mixed.1.0", "mixed.1.2.0", "mixed.2",
+                                           "mixed.1.1.weight.0.0", "mixed.1.1.bias.0",
+                                           "tail.weight.0.0", "tail.weight.1.0", "tail.bias.0",
+                                           "tail.bias.1"]
