@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from autograd import Value
 
@@ -359,11 +359,12 @@ def _registrable(value: object) -> bool:
         return False
     stack: list[object] = [value]
     while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif not isinstance(item, (Value, Module)):
-            return False
+        items = stack.pop()
+        for item in cast("list[object]", items):
+            if isinstance(item, (list, tuple)):
+                stack.append(item)
+            elif not isinstance(item, (Value, Module)):
+                return False
     return True
 
 
@@ -405,8 +406,13 @@ def _relabel_member(owner: Module, name: str, value: object) -> None:
                 item.label = path
         elif isinstance(item, Module):
             _move(item, path)
-        elif isinstance(item, (list, tuple)):
-            stack.extend((f"{path}.{i}", x) for i, x in enumerate(item))
+        else:  # a list or tuple, as _registrable found
+            for i, x in enumerate(cast("list[object]", item)):
+                if isinstance(x, Value):
+                    if not x.label:
+                        x.label = f"{path}.{i}"
+                else:
+                    stack.append((f"{path}.{i}", x))
 
 
 def _move(module: Module, path: str) -> None:
@@ -422,6 +428,8 @@ def _move(module: Module, path: str) -> None:
             continue
         seen.add(id(m))
         old = m.__dict__.get("_name", "")
+        if old == new:
+            continue  # already there: its subtree's paths and labels follow from it
         for name, p in m.local_parameters():
             if p.label in ("", _join(old, name)):
                 p.label = _join(new, name)
