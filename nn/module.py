@@ -454,6 +454,9 @@ def _tensor_of(item: object, where: str) -> tuple[tuple[int, ...], list[Value]] 
         shape.append(lengths.pop())
         level = [y for x in level for y in x]  # type: ignore[attr-defined]
     if any(isinstance(x, Module) for x in level):
+        if not all(isinstance(x, Module) for x in level):
+            raise ValueError(f"torch_layout: {where} mixes Values and Modules; PyTorch keeps "
+                             "parameters and submodules apart")
         return None
     if not all(isinstance(x, Value) for x in level):
         raise ValueError(f"torch_layout: {where} mixes Values and lists at one depth")

@@ -520,3 +520,17 @@ def test_parameters_lists_what_named_parameters_names_in_the_same_order():
                                            "mixed.1.1.weight.0.0", "mixed.1.1.bias.0",
                                            "tail.weight.0.0", "tail.weight.1.0", "tail.bias.0",
                                            "tail.bias.1"]
+
+
+def test_torch_layout_names_tensors_by_attribute_and_refuses_what_torch_cannot_hold():
+    model = _Model()
+    layout = {name: shape for name, shape, _ in model.torch_layout()}
+    assert layout == {"scale": (), "pair": (2,), "grid": (2, 2), "encoder.weight": (2, 2),
+                      "encoder.bias": (2,), "blocks.0.weight": (2, 2), "blocks.0.bias": (2,),
+                      "blocks.1.weight": (1, 2), "blocks.1.bias": (1,)}
+    model.grid = [[Value(1.0)], [Value(2.0), Value(3.0)]]
+    with pytest.raises(ValueError, match=r"_Model.grid is ragged \(lengths \[1, 2\]\)"):
+        model.torch_layout()
+    model.grid = [Value(1.0), Linear(1, 1, seed=0)]
+    with pytest.raises(ValueError, match="_Model.grid mixes Values and Modules"):
+        model.torch_layout()
