@@ -12,6 +12,7 @@ from nn import ACTIVATIONS, MLP, Layer, Neuron, init_bound
 
 REFERENCE = {
     "relu": lambda z: max(z, 0.0),
+    "leaky_relu": lambda z: z if z > 0.0 else 0.01 * z,
     "tanh": math.tanh,
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
     "linear": lambda z: z,
@@ -243,3 +244,38 @@ def test_forward_batch_takes_a_numpy_matrix_as_rows_of_samples():
     xs = np.array([[0.5, -1.0], [2.0, 0.25]])
     assert [out[0].data for out in model.forward_batch(xs)] \
         == [model([float(v) for v in x])[0].data for x in xs]
+
+
+# ---- one activation per hidden layer ------------------------------------------------------
+
+
+def test_mlp_takes_one_activation_per_hidden_layer():
+    model = MLP(3, [4, 4, 2], activation=["tanh", "relu"], output_activation="sigmoid", seed=0)
+    assert [layer.activation for layer in model.layers] == ["tanh", "relu", "sigmoid"]
+    assert model.activation == ["tanh", "relu"]
+    assert model.architecture()["activation"] == ["tanh", "relu"]
+    out = model([0.1, 0.2, 0.3])[0]
+    assert out.op == "sigmoid" and out.children[0].children[4 + 1].op == "relu"
+    # Each layer's initialisation follows its own activation: LeCun for tanh, He for relu.
+    assert all(abs(w.data) <= init_bound("tanh", 3) for n in model.layers[0].neurons
+               for w in n.w)
+    assert max(abs(w.data) for n in model.layers[1].neurons for w in n.w) \
+        > init_bound("tanh", 4)
+
+
+@pytest.mark.parametrize(("activation", "error", "message"), [
+    (["relu"], ValueError, "activation lists 1 names but the MLP has 2 hidden layers"),
+    (["relu", "swish"], ValueError, "unknown activation 'swish'"),
+    (["relu", 3], TypeError, "activation must be a name"),
+    (3, TypeError, "activation must be a name"),
+])
+def test_mlp_refuses_a_bad_activation_list(activation, error, message):
+    with pytest.raises(error, match=message):
+        MLP(2, [3, 3, 1], activation=activation, seed=0)
+
+
+def test_leaky_relu_is_an_activation_name_with_he_init():
+    model = MLP(2, [8, 1], activation="leaky_relu", seed=0)
+    assert init_bound("leaky_relu", 2) == init_bound("relu", 2)
+    (out,) = model.layers[0]([-5.0, -5.0])[:1]
+    assert out.op == "leaky_relu"

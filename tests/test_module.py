@@ -9,9 +9,27 @@ import random
 
 import pytest
 
+import nn as nn_package
 import nn.module
 from autograd import Value
-from nn import MLP, Layer, Module, Neuron
+from nn import (
+    MLP,
+    SGD,
+    Activation,
+    Adam,
+    Conv1d,
+    Flatten,
+    Layer,
+    LeakyReLU,
+    Linear,
+    Module,
+    Neuron,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    mse_loss,
+)
 
 
 def _snapshot(model):
@@ -279,7 +297,240 @@ def test_missing_file_raises_file_not_found(tmp_path):
         MLP(2, [3, 1], seed=0).load(tmp_path / "absent.json")
 
 
-@pytest.mark.parametrize("module", ["nn", "nn.module"])
+# ---- registration by attribute, as in PyTorch -----------------------------------------------
+
+
+class _Model(Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = Value(2.0)
+        self.encoder = Linear(2, 2, seed=0)
+        self.blocks = [Linear(2, 2, seed=1), Linear(2, 1, seed=2)]
+        self.pair = (Value(0.5), Value(-0.5))
+        self.grid = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+        self.size = 2  # neither a Value nor a Module: a plain attribute
+        self.name = "model"
+
+    def forward(self, x):
+        return self.blocks[1](self.blocks[0](self.encoder(x)))
+
+
+def test_assignment_registers_parameters_first_then_submodules_in_assignment_order():
+    names = [name for name, _ in _Model().named_parameters()]
+    assert names[:7] == ["scale", "pair.0", "pair.1", "grid.0.0", "grid.0.1", "grid.1.0",
+                         "grid.1.1"]
+    assert names[7:9] == ["encoder.weight.0.0", "encoder.weight.0.1"]
+    assert names[-3:] == ["blocks.1.weight.0.0", "blocks.1.weight.0.1", "blocks.1.bias.0"]
+    assert len(names) == 7 + 6 + 6 + 3
+    assert [name for name, _ in _Model().submodules()] == ["encoder", "blocks.0", "blocks.1"]
+
+
+def test_named_modules_lists_each_module_once_in_order():
+    model = _Model()
+    assert [name for name, _ in model.named_modules()] == ["", "encoder", "blocks.0", "blocks.1"]
+    assert model.named_modules()[2][1] is model.blocks[0]
+
+
+def test_attributes_read_back_as_assigned():
+    model = _Model()
+    assert isinstance(model.encoder, Linear) and model.size == 2
+    assert "encoder" in vars(model) and model.blocks[0] is vars(model)["blocks"][0]
+
+
+def test_reassigning_keeps_the_place_and_other_values_unregister():
+    model = _Model()
+    model.scale = Value(3.0)
+    assert model.named_parameters()[0][0] == "scale" and model.parameters()[0].data == 3.0
+    model.encoder = None
+    assert not any(name.startswith("encoder") for name, _ in model.named_parameters())
+    del model.grid
+    assert not any(name.startswith("grid") for name, _ in model.named_parameters())
+    model.blocks.append(Linear(1, 1, seed=3))  # lists are read as they are when listed
+    assert model.named_parameters()[-1][0] == "blocks.2.bias.0"
+
+
+def test_shared_parameters_and_modules_are_listed_once():
+    class Tied(Module):
+        def __init__(self):
+            self.a = Linear(2, 2, seed=0)
+            self.b = self.a
+            self.w = self.a.weight[0][0]
+
+    names = [name for name, _ in Tied().named_parameters()]
+    assert names == ["w", "a.weight.0.1", "a.weight.1.0", "a.weight.1.1", "a.bias.0",
+                     "a.bias.1"]
+    loop = Module()
+    loop.inner = Module()
+    loop.inner.outer = loop  # a cycle: each module is walked once
+    loop.inner.p = Value(1.0)
+    assert [name for name, _ in loop.named_parameters()] == ["inner.p"]
+
+
+def test_super_init_is_optional_and_a_late_call_keeps_the_registry():
+    class Late(Module):
+        def __init__(self):
+            self.p = Value(1.0)
+            super().__init__()
+
+    assert [name for name, _ in Late().named_parameters()] == ["p"]
+
+
+def test_labels_follow_the_path_and_a_users_label_is_kept():
+    model = _Model()
+    assert model.scale.label == "scale" and model.grid[1][0].label == "grid.1.0"
+    assert model.blocks[1].weight[0][1].label == "blocks.1.weight.0.1"
+    model.pair[0].label = "mine"
+    outer = Sequential(model)
+    assert model.blocks[1].bias[0].label == "0.blocks.1.bias.0"
+    assert model.pair[0].label == "mine" and model.pair[1].label == "0.pair.1"
+    assert outer([1.0, 2.0])[0].label == "0.blocks.1.out.0"
+
+
+def test_everything_works_on_a_users_module(tmp_path):
+    model = _Model()
+    for p in model.parameters():
+        p.grad = 1.0
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+    for cls in (SGD, Adam):
+        optimizer = cls(model.parameters(), lr=0.1)
+        loss = mse_loss([model([1.0, -1.0])], [[0.5]])
+        optimizer.zero_grad()
+        loss.backward()
+        before = [p.data for p in model.blocks[1].parameters()]
+        optimizer.step()
+        assert [p.data for p in model.blocks[1].parameters()] != before
+    model.save(tmp_path / "model.json")
+    other = _Model()
+    other.load(tmp_path / "model.json")
+    assert other.state_dict() == model.state_dict()
+    other.load_state_dict({k: 0.0 for k in model.state_dict()})
+    assert set(other.state_dict().values()) == {0.0}
+
+
+def test_a_module_without_forward_says_so():
+    with pytest.raises(NotImplementedError, match="Module must define forward"):
+        Module()([1.0])
+
+
+def test_neuron_layer_and_mlp_keep_their_names_so_old_files_load(tmp_path):
+    # A file as chainrule wrote it before modules registered by attribute.
+    old = {"format": "chainrule.state", "version": 1,
+           "architecture": {"type": "MLP", "nin": 1, "nouts": [2, 1], "activation": "relu",
+                            "output_activation": "linear"},
+           "parameters": {"layers.0.neurons.0.w.0": 0.5, "layers.0.neurons.0.b": 0.1,
+                          "layers.0.neurons.1.w.0": -0.5, "layers.0.neurons.1.b": 0.2,
+                          "layers.1.neurons.0.w.0": 1.5, "layers.1.neurons.0.w.1": -1.0,
+                          "layers.1.neurons.0.b": 0.3}}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    model = MLP(1, [2, 1], seed=0)
+    model.load(path)
+    assert model.state_dict() == old["parameters"]
+    assert list(model.state_dict()) == list(old["parameters"])
+    assert nn_package.load(path).state_dict() == old["parameters"]
+
+
+# ---- nn.load: the file says what to build ----------------------------------------------------
+
+
+def _every_kind():
+    return [MLP(2, [3, 1], seed=0), MLP(2, [3, 3, 1], activation=["tanh", "leaky_relu"], seed=1),
+            Layer(2, 3, "sigmoid", seed=0), Neuron(3, "tanh", seed=0), Linear(3, 2, seed=0),
+            Linear(3, 2, bias=False, seed=0), Conv1d(2, 3, 3, stride=2, padding=1, seed=0),
+            Sequential(Conv1d(1, 2, 3, seed=0), ReLU(), Flatten(), Linear(6, 2, seed=1), Tanh(),
+                       Sigmoid(), LeakyReLU(0.2), Activation("relu"),
+                       Sequential(Linear(2, 2, seed=2)))]
+
+
+@pytest.mark.parametrize("model", _every_kind(), ids=lambda m: type(m).__name__)
+def test_nn_load_rebuilds_the_model_a_file_describes(tmp_path, model):
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = nn_package.load(path)
+    assert type(loaded) is type(model)
+    assert loaded.architecture() == model.architecture()
+    assert loaded.state_dict() == model.state_dict()
+    assert all(p is not q for p, q in zip(loaded.parameters(), model.parameters()))
+    assert type(model).load(path).state_dict() == model.state_dict()
+    assert Module.load(path).architecture() == model.architecture()
+
+
+def test_class_load_checks_the_class_and_instance_load_stays(tmp_path):
+    path = tmp_path / "cnn.json"
+    Sequential(Linear(2, 2, seed=0)).save(path)
+    with pytest.raises(ValueError, match="MLP.load: .* holds a model of type Sequential, not "
+                                         r"MLP; use nn.load\(path\)"):
+        MLP.load(path)
+    model = MLP(2, [3, 1], seed=0)
+    model.save(path)
+    target = MLP(2, [3, 1], seed=5)
+    assert target.load(path) is None and target.state_dict() == model.state_dict()
+
+
+def test_nn_load_of_a_users_module_says_how_to_load_it(tmp_path):
+    path = tmp_path / "mine.json"
+    _Model().save(path)
+    with pytest.raises(ValueError, match="cannot rebuild a '_Model' from a file: .* build the "
+                                         r"model in Python, then call model.load\(path\)"):
+        nn_package.load(path)
+    _Model().load(path)  # the instance form works
+
+
+@pytest.mark.parametrize(("architecture", "message"), [
+    ({"type": "Linear", "in_features": 2}, "does not fit its constructor"),
+    ({"type": "Linear", "in_features": 0, "out_features": 1, "bias": True},
+     "in_features must be a positive integer"),
+    ({"type": "Sequential"}, "list of 'modules'"),
+    ("MLP", "not an object with a 'type'"),
+])
+def test_nn_load_of_a_bad_architecture_raises_value_error(tmp_path, architecture, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": "chainrule.state", "version": 1,
+                                "architecture": architecture, "parameters": {}}))
+    with pytest.raises(ValueError, match=message):
+        nn_package.load(path)
+
+
+def test_save_makes_the_folder_of_its_path(tmp_path):
+    path = tmp_path / "runs" / "today" / "model.json"
+    model = MLP(2, [3, 1], seed=0)
+    model.save(path)
+    assert nn_package.load(path).state_dict() == model.state_dict()
+
+
+@pytest.mark.parametrize("module", ["nn", "nn.module", "nn.layers"])
 def test_docstring_examples_pass(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_parameters_lists_what_named_parameters_names_in_the_same_order():
+    class Odd(Module):  # nested lists mixing Values, Modules and lists, and a shared Value
+        def __init__(self):
+            shared = Value(9.0)
+            self.mixed = [Value(1.0), [Value(2.0), Linear(1, 1, seed=0), [Value(3.0)]], shared]
+            self.again = shared
+            self.tail = Linear(1, 2, seed=1)
+
+    model = Odd()
+    named = model.named_parameters()
+    assert [p for _, p in named] == model.parameters()
+    assert [name for name, _ in named] == ["mixed.0", "mixed.1.0", "mixed.1.2.0", "mixed.2",
+                                           "mixed.1.1.weight.0.0", "mixed.1.1.bias.0",
+                                           "tail.weight.0.0", "tail.weight.1.0", "tail.bias.0",
+                                           "tail.bias.1"]
+
+
+def test_torch_layout_names_tensors_by_attribute_and_refuses_what_torch_cannot_hold():
+    model = _Model()
+    layout = {name: shape for name, shape, _ in model.torch_layout()}
+    assert layout == {"scale": (), "pair": (2,), "grid": (2, 2), "encoder.weight": (2, 2),
+                      "encoder.bias": (2,), "blocks.0.weight": (2, 2), "blocks.0.bias": (2,),
+                      "blocks.1.weight": (1, 2), "blocks.1.bias": (1,)}
+    model.grid = [[Value(1.0)], [Value(2.0), Value(3.0)]]
+    with pytest.raises(ValueError, match=r"_Model.grid is ragged \(lengths \[1, 2\]\)"):
+        model.torch_layout()
+    model.grid = [Value(1.0), Linear(1, 1, seed=0)]
+    with pytest.raises(ValueError, match="_Model.grid mixes Values and Modules"):
+        model.torch_layout()

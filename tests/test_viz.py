@@ -411,6 +411,44 @@ def test_collapse_draws_each_cluster_as_one_box_with_its_count_and_reroutes_edge
     assert "e_box_layers.0_box_layers.1" in edges  # three neuron outputs, one edge
 
 
+def _conv_net_loss():
+    from nn import Conv1d, Flatten, Linear, ReLU, Sequential, cross_entropy
+
+    net = Sequential(Conv1d(1, 3, 3, stride=2, padding=1, seed=0), ReLU(), Flatten(),
+                     Linear(3 * 4, 2, seed=1))
+    loss = cross_entropy([net([[0.1 * t - 0.3 for t in range(8)]])], [1])
+    loss.backward()
+    return net, loss
+
+
+def test_cluster_path_puts_a_conv_layers_weights_and_outputs_in_its_box():
+    assert cluster_path("0.weight.3.0.2") == "0" and cluster_path("0.bias.3") == "0"
+    assert cluster_path("0.out.3.5") == "0" and cluster_path("7.out.9") == "7"
+    assert cluster_path("features.2.weight.0.1.1") == "features.2"
+    assert levels("features.2") == ["features.2"]
+    assert cluster_path("x.0.1") is None
+
+
+def test_conv_layers_are_boxes_and_collapse_folds_each_one():
+    net, loss = _conv_net_loss()
+    source = draw_dot(loss).source
+    for box in ("0", "1", "3"):  # graphviz quotes a name only when it needs to
+        assert f"subgraph cluster_{box} {{" in source
+    start = source.index("subgraph cluster_0 {")
+    conv_box = source[start:source.index("}", start)]
+    names = node_names(loss)
+    assert all(f"{names[p]} [" in conv_box for p in net[0].parameters())
+    collapsed = draw_dot(loss, collapse=True).source
+    counts = {box: sum(1 for n in topological_order(loss) if cluster_path(n.label) == box)
+              for box in ("0", "1", "3")}
+    assert counts["0"] == 9 + 3 + 3 * 4  # weights, biases, outputs
+    for box, count in counts.items():
+        assert f"collapsed: {count} Values" in collapsed and f"box_{box} " in collapsed
+    assert "box_0 -> box_1" in collapsed and "box_1 -> box_3" in collapsed
+    only_conv = draw_dot(loss, collapse=["0"]).source
+    assert "box_0 " in only_conv and "box_1 " not in only_conv
+
+
 def test_collapse_of_one_neuron_keeps_the_rest_and_unknown_names_are_an_error():
     root = hand_made_layer()
     source = draw_dot(root, collapse=["layers.0.neurons.1"]).source

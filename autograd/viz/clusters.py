@@ -2,7 +2,8 @@
 the Graphviz subgraphs that draw them.
 
 A cluster path comes from a node's label: `layers.0.neurons.3.w.1` and `layers.0.neurons.3.z`
-both sit in `layers.0.neurons.3`, which sits inside `layers.0`. nn names its nodes this way.
+both sit in `layers.0.neurons.3`, which sits inside `layers.0`; a Conv1d's `0.weight.3.0.2` and
+`0.out.3.5` sit in `0`. nn names its nodes this way.
 """
 
 from __future__ import annotations
@@ -22,20 +23,23 @@ ClusterRule = Callable[["Value"], "str | None"]
 
 
 def cluster_path(label: str) -> str | None:
-    """Return the module path of a dotted label, or None: drop the last segment, and an index.
+    """Return the module path of a dotted label, or None: drop the trailing indices, then the
+    name before them (a parameter's or an output's: ``w``, ``weight``, ``out``).
 
     >>> cluster_path("layers.0.neurons.3.w.1"), cluster_path("layers.0.neurons.3.b")
     ('layers.0.neurons.3', 'layers.0.neurons.3')
+    >>> cluster_path("0.weight.3.0.2"), cluster_path("conv.out.4.7")  # a Conv1d's, by indices
+    ('0', 'conv')
     >>> cluster_path("x"), cluster_path("w.1")
     (None, None)
     """
     parts = label.split(".")
+    while len(parts) > 1 and parts[-1].isdigit():
+        parts.pop()
     if len(parts) < 2:
         return None
-    last = parts.pop()
-    if last.isdigit() and parts:
-        parts.pop()
-    return ".".join(parts) or None
+    parts.pop()
+    return ".".join(parts)
 
 
 def levels(path: str) -> list[str]:
