@@ -13,6 +13,8 @@ from .losses import bce_with_logits, binary_cross_entropy, cross_entropy, hinge_
 from .metrics import accuracy
 from .module import Module, load
 from .modules import (
+    ELU,
+    GELU,
     Activation,
     Conv1d,
     Flatten,
@@ -21,28 +23,34 @@ from .modules import (
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
+    Softplus,
     Tanh,
 )
 from .optim import SGD, Adam, Optimizer, linear_decay
 
 __all__ = [
     "ACTIVATIONS",
-    "MLP",
-    "SGD",
     "Activation",
     "ActivationRule",
     "Adam",
     "Conv1d",
+    "ELU",
     "Flatten",
+    "GELU",
     "Layer",
     "LeakyReLU",
     "Linear",
+    "MLP",
     "Module",
     "Neuron",
     "Optimizer",
     "ReLU",
+    "SGD",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Softplus",
     "Tanh",
     "accuracy",
     "batches",

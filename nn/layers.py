@@ -44,12 +44,17 @@ ACTIVATIONS: dict[str, ActivationRule] = {
     "leaky_relu": ActivationRule(Value.leaky_relu, "LeakyReLU", 6.0),  # slope 0.01 as torch's
     "tanh": ActivationRule(Value.tanh, "Tanh", 3.0),
     "sigmoid": ActivationRule(Value.sigmoid, "Sigmoid", 3.0),
+    # ReLU-like (about half the signal passes): He's scale, as relu.
+    "elu": ActivationRule(Value.elu, "ELU", 6.0),  # alpha 1.0, torch's default
+    "gelu": ActivationRule(Value.gelu, "GELU", 6.0),  # the erf form, torch's default
+    "silu": ActivationRule(Value.silu, "SiLU", 6.0),
+    "softplus": ActivationRule(Value.softplus, "Softplus", 6.0),  # beta 1, threshold 20
     "linear": ActivationRule(None, None, 3.0),
 }
 
 
 def init_bound(activation: str, nin: int) -> float:
-    """Return b for weights ~ U(-b, b): He-uniform for relu, LeCun-uniform otherwise."""
+    """Return b for weights ~ U(-b, b): He-uniform for relu and its kin, LeCun otherwise."""
     return math.sqrt(ACTIVATIONS[activation].init_scale / nin)
 
 

@@ -295,8 +295,9 @@ class Flatten(Module):
 class Activation(Module):
     """An activation of ``nn.ACTIVATIONS``, elementwise on a flat or nested list.
 
-    ReLU, Tanh, Sigmoid and LeakyReLU name theirs; ``Activation("relu")`` is ReLU's
-    arithmetic. Numbers come in as constants; each output is one node.
+    ReLU, Tanh, Sigmoid, ELU, GELU, SiLU, Softplus and LeakyReLU name theirs;
+    ``Activation("relu")`` is ReLU's arithmetic. Numbers come in as constants; each output is
+    one node.
 
     >>> [v.data for v in Activation("relu")([-1.0, 2.0])]
     [0.0, 2.0]
@@ -360,43 +361,62 @@ class Activation(Module):
         return f"Activation({self.activation!r})"
 
 
-class ReLU(Activation):
+class _Named(Activation):
+    """An activation module named after its torch twin (ReLU, Tanh, ...): its class says which
+    row of ``nn.ACTIVATIONS`` it applies, so each one below is its name and docstring."""
+
+    NAME = ""  # the activation's key in nn.ACTIVATIONS
+
+    def __init__(self) -> None:
+        super().__init__(self.NAME)
+
+    def architecture(self) -> Architecture:
+        return {"type": type(self).__name__}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class ReLU(_Named):
     """max(0, x) elementwise, as torch.nn.ReLU."""
 
-    def __init__(self) -> None:
-        super().__init__("relu")
-
-    def architecture(self) -> Architecture:
-        return {"type": "ReLU"}
-
-    def __repr__(self) -> str:
-        return "ReLU()"
+    NAME = "relu"
 
 
-class Tanh(Activation):
+class Tanh(_Named):
     """tanh(x) elementwise, as torch.nn.Tanh."""
 
-    def __init__(self) -> None:
-        super().__init__("tanh")
-
-    def architecture(self) -> Architecture:
-        return {"type": "Tanh"}
-
-    def __repr__(self) -> str:
-        return "Tanh()"
+    NAME = "tanh"
 
 
-class Sigmoid(Activation):
+class Sigmoid(_Named):
     """1 / (1 + e**-x) elementwise, as torch.nn.Sigmoid."""
 
-    def __init__(self) -> None:
-        super().__init__("sigmoid")
+    NAME = "sigmoid"
 
-    def architecture(self) -> Architecture:
-        return {"type": "Sigmoid"}
 
-    def __repr__(self) -> str:
-        return "Sigmoid()"
+class ELU(_Named):
+    """x for x > 0, else e**x - 1, elementwise, as torch.nn.ELU() (alpha 1)."""
+
+    NAME = "elu"
+
+
+class GELU(_Named):
+    """x * Phi(x) (the erf form) elementwise, as torch.nn.GELU()."""
+
+    NAME = "gelu"
+
+
+class SiLU(_Named):
+    """x * sigmoid(x) elementwise, as torch.nn.SiLU."""
+
+    NAME = "silu"
+
+
+class Softplus(_Named):
+    """log(1 + e**x) elementwise (x itself above 20), as torch.nn.Softplus()."""
+
+    NAME = "softplus"
 
 
 class LeakyReLU(Activation):
@@ -425,8 +445,8 @@ class LeakyReLU(Activation):
 
 
 #: The activation modules by name; an activation without a class here is ``Activation(name)``.
-NAMED_ACTIVATIONS: dict[str, type[Activation]] = {"relu": ReLU, "tanh": Tanh,
-                                                   "sigmoid": Sigmoid}
+NAMED_ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.NAME: cls for cls in (ReLU, Tanh, Sigmoid, ELU, GELU, SiLU, Softplus)}
 
 
 class Sequential(Module):

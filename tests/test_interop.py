@@ -12,7 +12,8 @@ from nn import ACTIVATIONS, MLP, SGD, Adam, Layer, Neuron, mse_loss
 
 XS = [[0.5, -1.0, 0.25], [-0.3, 0.8, 1.5], [1.2, 0.1, -0.7], [0.0, -0.4, 0.9]]
 YS = [[0.2, -0.1], [0.7, 0.3], [-0.5, 0.4], [0.1, 0.0]]
-TORCH_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU"}
+TORCH_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU",
+               "elu": "ELU", "gelu": "GELU", "silu": "SiLU", "softplus": "Softplus"}
 COMBINATIONS = list(itertools.product(ACTIVATIONS, repeat=2))
 
 

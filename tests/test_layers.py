@@ -16,6 +16,10 @@ REFERENCE = {
     "tanh": math.tanh,
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
     "linear": lambda z: z,
+    "elu": lambda z: z if z > 0 else math.expm1(z),
+    "gelu": lambda z: 0.5 * z * (1.0 + math.erf(z / math.sqrt(2.0))),
+    "silu": lambda z: z / (1.0 + math.exp(-z)),
+    "softplus": lambda z: math.log1p(math.exp(z)),
 }
 
 
@@ -119,7 +123,7 @@ def test_non_number_input_is_a_type_error():
     (lambda: MLP(2, [3, 0]), "each layer size"),
     (lambda: MLP(2, [2.5]), "each layer size"),
     (lambda: MLP(2, [1], activation="softmax"), "unknown activation 'softmax'"),
-    (lambda: Layer(2, 3, "gelu"), "unknown activation"),
+    (lambda: Layer(2, 3, "swish"), "unknown activation"),
     (lambda: Neuron(True), "nin must be a positive integer"),
 ])
 def test_bad_construction_arguments_raise_value_error(make, message):

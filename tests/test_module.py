@@ -13,6 +13,8 @@ import nn as nn_package
 import nn.module
 from autograd import Value
 from nn import (
+    ELU,
+    GELU,
     MLP,
     SGD,
     Activation,
@@ -27,6 +29,8 @@ from nn import (
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
+    Softplus,
     Tanh,
     mse_loss,
 )
@@ -439,8 +443,9 @@ def _every_kind():
             Layer(2, 3, "sigmoid", seed=0), Neuron(3, "tanh", seed=0), Linear(3, 2, seed=0),
             Linear(3, 2, bias=False, seed=0), Conv1d(2, 3, 3, stride=2, padding=1, seed=0),
             Sequential(Conv1d(1, 2, 3, seed=0), ReLU(), Flatten(), Linear(6, 2, seed=1), Tanh(),
-                       Sigmoid(), LeakyReLU(0.2), Activation("relu"),
-                       Sequential(Linear(2, 2, seed=2)))]
+                       Sigmoid(), LeakyReLU(0.2), Activation("relu"), ELU(), GELU(), SiLU(),
+                       Softplus(), Sequential(Linear(2, 2, seed=2))),
+            MLP(2, [3, 3, 1], activation=["gelu", "softplus"], output_activation="silu", seed=2)]
 
 
 @pytest.mark.parametrize("model", _every_kind(), ids=lambda m: type(m).__name__)

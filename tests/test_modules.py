@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import autograd as ag
 from autograd import Value
 from nn import (
+    ELU,
+    GELU,
     MLP,
     SGD,
     Activation,
@@ -26,6 +28,8 @@ from nn import (
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
+    Softplus,
     Tanh,
     cross_entropy,
 )
@@ -245,6 +249,8 @@ def test_conv1d_forward_batch_refuses_samples_of_different_lengths():
 # ---- activations and Flatten -------------------------------------------------------------------
 
 ACTIVATION_MODULES = [(ReLU, "ReLU", ()), (Tanh, "Tanh", ()), (Sigmoid, "Sigmoid", ()),
+                      (ELU, "ELU", ()), (GELU, "GELU", ()), (SiLU, "SiLU", ()),
+                      (Softplus, "Softplus", ()),
                       (LeakyReLU, "LeakyReLU", ()), (LeakyReLU, "LeakyReLU", (0.2,))]
 
 
@@ -762,7 +768,8 @@ def test_docstring_examples_run():
 
 def test_every_pair_of_activation_modules_composes():
     x = [0.3, -0.7]
-    for a, b in itertools.product([ReLU(), Tanh(), Sigmoid(), LeakyReLU()], repeat=2):
+    for a, b in itertools.product([ReLU(), Tanh(), Sigmoid(), ELU(), GELU(), SiLU(),
+                                   Softplus(), LeakyReLU()], repeat=2):
         assert len(Sequential(a, b)(x)) == 2
 
 
