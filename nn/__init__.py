@@ -8,21 +8,42 @@
 """
 
 from .data import batches
-from .layers import ACTIVATIONS, MLP, Layer, Neuron, init_bound
+from .layers import ACTIVATIONS, MLP, ActivationRule, Layer, Neuron, init_bound
 from .losses import bce_with_logits, binary_cross_entropy, cross_entropy, hinge_loss, mse_loss
 from .metrics import accuracy
-from .module import Module
+from .module import Module, load
+from .modules import (
+    Activation,
+    Conv1d,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
 from .optim import SGD, Adam, Optimizer, linear_decay
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
     "SGD",
+    "Activation",
+    "ActivationRule",
     "Adam",
+    "Conv1d",
+    "Flatten",
     "Layer",
+    "LeakyReLU",
+    "Linear",
     "Module",
     "Neuron",
     "Optimizer",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "accuracy",
     "batches",
     "bce_with_logits",
@@ -31,5 +52,6 @@ __all__ = [
     "hinge_loss",
     "init_bound",
     "linear_decay",
+    "load",
     "mse_loss",
 ]

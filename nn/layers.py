@@ -4,6 +4,7 @@ Initialization is scaled by fan-in (nin), drawn from a private ``random.Random``
 ReLU neurons use He-uniform, w ~ U(-sqrt(6 / nin), +sqrt(6 / nin)) (variance 2 / nin);
 tanh, sigmoid and linear neurons use LeCun-uniform, w ~ U(-sqrt(3 / nin), +sqrt(3 / nin))
 (variance 1 / nin, Glorot's scale with only the fan-in). Biases start at 0.
+``ACTIVATIONS`` is the one table of activation names, for these and for ``nn.modules``.
 """
 
 from __future__ import annotations
@@ -13,31 +14,43 @@ import numbers
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import autograd as ag
 from autograd import Value
 
 from . import interop
-from .module import Architecture, Module
+from .module import Architecture, Module, TensorLayout
 
 if TYPE_CHECKING:
     import torch
 
 Input = Sequence[Value | float]
 
-# name -> the Value method applying it; None for linear, which adds no node.
-ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": None,
+
+
+class ActivationRule(NamedTuple):
+    """One row of ACTIVATIONS: how an activation is applied, drawn from and handed to torch."""
+
+    apply: Callable[[Value], Value] | None  # the Value method; None for linear: no node
+    torch: str | None  # the torch.nn module applying it (with its default arguments)
+    init_scale: float  # MLP weights ~ U(+-sqrt(init_scale / nin)): 6 He, 3 LeCun
+
+
+# The activations by name: MLP's activation=, the activation modules, to_torch and from_torch
+# all read this table, so a new activation is one row here.
+ACTIVATIONS: dict[str, ActivationRule] = {
+    "relu": ActivationRule(Value.relu, "ReLU", 6.0),
+    "leaky_relu": ActivationRule(Value.leaky_relu, "LeakyReLU", 6.0),  # slope 0.01 as torch's
+    "tanh": ActivationRule(Value.tanh, "Tanh", 3.0),
+    "sigmoid": ActivationRule(Value.sigmoid, "Sigmoid", 3.0),
+    "linear": ActivationRule(None, None, 3.0),
 }
 
 
 def init_bound(activation: str, nin: int) -> float:
     """Return b for weights ~ U(-b, b): He-uniform for relu, LeCun-uniform otherwise."""
-    return math.sqrt((6.0 if activation == "relu" else 3.0) / nin)
+    return math.sqrt(ACTIVATIONS[activation].init_scale / nin)
 
 
 class Neuron(Module):
@@ -57,14 +70,19 @@ class Neuron(Module):
         _check_count(nin, "Neuron", "nin")
         self._activate = _activation(activation)
         rng = _rng(seed, rng, "Neuron")
+        super().__init__()
+        self._name = name
         self.nin = nin
         self.activation = activation
         bound = init_bound(activation, nin)
         self.w = [Value(rng.uniform(-bound, bound), _join(name, f"w.{i}")) for i in range(nin)]
         self.b = Value(0.0, _join(name, "b"))
+        self._renamed()
+
+    def _renamed(self) -> None:
         # Labels are made once here: the forward pass only assigns them.
-        self._z_label = _join(name, "z")
-        self._out_label = _join(name, "out")
+        self._z_label = _join(self._name, "z")
+        self._out_label = _join(self._name, "out")
 
     def __call__(self, x: Input) -> Value:
         """Return activation(w . x + b) for one input vector of length nin."""
@@ -82,11 +100,11 @@ class Neuron(Module):
         out.label = self._out_label
         return out
 
-    def local_parameters(self) -> list[tuple[str, Value]]:
-        return [*((f"w.{i}", w) for i, w in enumerate(self.w)), ("b", self.b)]
-
     def architecture(self) -> Architecture:
         return {"type": "Neuron", "nin": self.nin, "activation": self.activation}
+
+    def torch_layout(self) -> list[TensorLayout]:
+        return [("0.weight", (1, len(self.w)), list(self.w)), ("0.bias", (1,), [self.b])]
 
     def to_torch(self) -> torch.nn.Sequential:
         """Return ``Sequential(Linear(nin, 1), activation)`` in float64, same weights (needs torch).
@@ -114,6 +132,8 @@ class Layer(Module):
         _check_count(nout, "Layer", "nout")
         _activation(activation)
         rng = _rng(seed, rng, "Layer")
+        super().__init__()
+        self._name = name
         self.nin, self.nout, self.activation = nin, nout, activation
         self.neurons = [Neuron(nin, activation, rng=rng, name=_join(name, f"neurons.{i}"))
                         for i in range(nout)]
@@ -154,12 +174,12 @@ class Layer(Module):
             batch.append(outs)
         return batch
 
-    def submodules(self) -> list[tuple[str, Module]]:
-        return [(f"neurons.{i}", neuron) for i, neuron in enumerate(self.neurons)]
-
     def architecture(self) -> Architecture:
         return {"type": "Layer", "nin": self.nin, "nout": self.nout,
                 "activation": self.activation}
+
+    def torch_layout(self) -> list[TensorLayout]:
+        return _linear_layout(self, "0")
 
     def to_torch(self) -> torch.nn.Sequential:
         """Return ``Sequential(Linear(nin, nout), activation)`` in float64, same weights.
@@ -178,30 +198,33 @@ class MLP(Module):
     ``MLP(2, [16, 16, 1], seed=0)`` has two ReLU hidden layers of 16 and one linear
     output: 2*16+16 + 16*16+16 + 16+1 = 337 parameters. The same seed gives the same
     parameters; seed=None draws fresh ones. Python's global ``random`` is never used.
+    activation may also be a list, one name per hidden layer.
 
     >>> model = MLP(2, [16, 16, 1], seed=0)
     >>> len(model.parameters()), len(model([0.5, -1.0]))
     (337, 1)
+    >>> [layer.activation for layer in MLP(2, [4, 4, 1], activation=["tanh", "relu"]).layers]
+    ['tanh', 'relu', 'linear']
     """
 
-    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str | Sequence[str] = "relu",
                  output_activation: str = "linear", seed: int | None = None) -> None:
         _check_count(nin, "MLP", "nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
         for nout in nouts:
             _check_count(nout, "MLP", "each layer size in nouts")
-        _activation(activation)
+        hidden = _hidden_activations(activation, len(nouts) - 1)
         _activation(output_activation)
         rng = _rng(seed, None, "MLP")
+        super().__init__()
         self.nin, self.nouts = nin, list(nouts)
-        self.activation, self.output_activation = activation, output_activation
+        self.activation: str | list[str] = (activation if isinstance(activation, str)
+                                             else list(activation))
+        self.output_activation = output_activation
         sizes = [nin, *nouts]
-        last = len(nouts) - 1
-        self.layers = [Layer(sizes[i], sizes[i + 1],
-                             output_activation if i == last else activation,
-                             rng=rng, name=f"layers.{i}")
-                       for i in range(len(nouts))]
+        self.layers = [Layer(sizes[i], sizes[i + 1], act, rng=rng, name=f"layers.{i}")
+                       for i, act in enumerate([*hidden, output_activation])]
 
     def __call__(self, x: Input) -> list[Value]:
         """Return the outputs (always a list, one Value per output) for one input vector."""
@@ -230,12 +253,19 @@ class MLP(Module):
             outs = layer._forward_batch(outs)
         return cast("list[list[Value]]", outs)
 
-    def submodules(self) -> list[tuple[str, Module]]:
-        return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
-
     def architecture(self) -> Architecture:
+        activation = self.activation if isinstance(self.activation, str) else list(self.activation)
         return {"type": "MLP", "nin": self.nin, "nouts": list(self.nouts),
-                "activation": self.activation, "output_activation": self.output_activation}
+                "activation": activation, "output_activation": self.output_activation}
+
+    def torch_layout(self) -> list[TensorLayout]:
+        # to_torch()'s positions: each Linear, then its activation module unless "linear".
+        layout: list[TensorLayout] = []
+        position = 0
+        for layer in self.layers:
+            layout.extend(_linear_layout(layer, str(position)))
+            position += 1 if layer.activation == "linear" else 2
+        return layout
 
     def to_torch(self) -> torch.nn.Sequential:
         """Return a float64 ``torch.nn.Sequential`` of Linear and activation modules with the
@@ -251,7 +281,8 @@ class MLP(Module):
         """Return an MLP with a torch MLP's architecture and exactly its parameters (needs torch).
 
         module: a ``torch.nn.Sequential`` of ``Linear`` layers (float32 or float64), each
-        optionally followed by ``ReLU``, ``Tanh`` or ``Sigmoid``, the hidden ones all alike.
+        optionally followed by an activation of ``ACTIVATIONS`` (``ReLU``, ``Tanh``, ...).
+        Hidden activations all alike give ``activation`` a name, else a list.
         Any other layer raises ValueError naming it and its position, and nothing is built.
         ``MLP.from_torch(model.to_torch())`` has exactly model's parameters.
         """
@@ -262,6 +293,17 @@ class MLP(Module):
                 f"output_activation={self.output_activation!r})")
 
 
+def _linear_layout(layer: Layer, at: str) -> list[TensorLayout]:
+    """A Layer as torch's Linear at position at: weight (nout, nin) and bias (nout)."""
+    rows = [neuron.w for neuron in layer.neurons]
+    nin = len(rows[0]) if rows else 0
+    if any(len(row) != nin for row in rows):
+        raise ValueError(f"torch_layout: {layer!r} has neurons of different sizes; a torch "
+                         "Linear needs them alike")
+    return [(f"{at}.weight", (len(rows), nin), [w for row in rows for w in row]),
+            (f"{at}.bias", (len(rows),), [neuron.b for neuron in layer.neurons])]
+
+
 # ---- argument checks and small helpers ----------------------------------------------------
 
 
@@ -270,12 +312,29 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _activation(name: str) -> Callable[[Value], Value] | None:
+    """The Value method applying the activation called name (None for linear), else an error."""
     if not isinstance(name, str):
         raise TypeError(f"activation must be a name, one of {sorted(ACTIVATIONS)}, "
                         f"got {type(name).__name__}")
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+    return ACTIVATIONS[name].apply
+
+
+def _hidden_activations(activation: str | Sequence[str], hidden: int) -> list[str]:
+    """One activation name per hidden layer: activation itself repeated, or its list checked."""
+    if isinstance(activation, str):
+        _activation(activation)
+        return [activation] * hidden
+    if not isinstance(activation, Sequence):
+        raise TypeError(f"MLP: activation must be a name or a list of names, got "
+                        f"{type(activation).__name__}")
+    if len(activation) != hidden:
+        raise ValueError(f"MLP: activation lists {len(activation)} names but the MLP has "
+                         f"{hidden} hidden layers (one name per hidden layer)")
+    for name in activation:
+        _activation(name)
+    return list(activation)
 
 
 def _check_count(n: object, owner: str, what: str) -> None:

@@ -12,7 +12,7 @@ from nn import ACTIVATIONS, MLP, SGD, Adam, Layer, Neuron, mse_loss
 
 XS = [[0.5, -1.0, 0.25], [-0.3, 0.8, 1.5], [1.2, 0.1, -0.7], [0.0, -0.4, 0.9]]
 YS = [[0.2, -0.1], [0.7, 0.3], [-0.5, 0.4], [0.1, 0.0]]
-TORCH_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+TORCH_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU"}
 COMBINATIONS = list(itertools.product(ACTIVATIONS, repeat=2))
 
 
@@ -180,7 +180,7 @@ def _rejected_cases(torch):
                    r"layer 0 \(Conv1d.*not supported"),
         "batchnorm": (nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)),
                       r"layer 1 \(BatchNorm1d.*not supported"),
-        "leaky_relu": (nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU()),
+        "leaky_relu": (nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.2)),
                        r"layer 1 \(LeakyReLU.*not supported"),
         "identity": (nn.Sequential(nn.Linear(3, 4), nn.Identity()), r"layer 1 \(Identity"),
         "nested": (nn.Sequential(nn.Sequential(nn.Linear(3, 4))), r"layer 0 \(Sequential"),
@@ -192,17 +192,31 @@ def _rejected_cases(torch):
                             r"layer 2 \(Linear.*reads 5 inputs but the Linear before it gives 4"),
         "no_bias": (nn.Sequential(nn.Linear(3, 4, bias=False)), r"layer 0 \(Linear.*no bias"),
         "float16": (nn.Sequential(nn.Linear(3, 4).half()), r"layer 0 .*float16"),
-        "mixed_hidden": (nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 4), nn.Tanh(),
-                                       nn.Linear(4, 1)),
-                         r"layer 2 \(Linear.*has activation 'tanh' but the first Linear has "
-                         r"'relu'; .* one activation for all hidden layers"),
         "empty": (nn.Sequential(), "empty"),
     }
 
 
 REJECTED = ["dropout", "conv1d", "batchnorm", "leaky_relu", "identity", "nested",
             "two_activations", "activation_first", "inputs_mismatch", "no_bias", "float16",
-            "mixed_hidden", "empty"]
+            "empty"]
+
+
+@pytest.mark.torch
+def test_from_torch_takes_a_different_activation_after_each_hidden_linear():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4),
+                        nn.LeakyReLU(), nn.Linear(4, 1)).double()
+    model = MLP.from_torch(net)
+    assert model.activation == ["relu", "tanh", "leaky_relu"]
+    assert [layer.activation for layer in model.layers] == ["relu", "tanh", "leaky_relu",
+                                                            "linear"]
+    x = [0.3, -0.8, 1.1]
+    (out,) = model(x)
+    assert out.data == pytest.approx(net(torch.tensor([x], dtype=torch.float64)).item(),
+                                     abs=1e-12, rel=0)
+    assert [type(m).__name__ for m in model.to_torch()] == [type(m).__name__ for m in net]
+    assert MLP.from_torch(model.to_torch()).state_dict() == model.state_dict()
 
 
 @pytest.mark.torch
@@ -347,8 +361,9 @@ def test_optimizer_to_torch_refuses_a_module_that_is_not_its_model():
         SGD(model.parameters(), lr=0.1).to_torch(MLP(2, [3, 1], seed=0).to_torch())
     with pytest.raises(ValueError, match="must be float64"):
         optimizer.to_torch(model.to_torch().float())
-    with pytest.raises(ValueError, match="only Linear layers with biases"):
-        optimizer.to_torch(torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.Conv1d(1, 1, 1)))
+    with pytest.raises(ValueError, match="module has 26 parameters, the optimizer 71"):
+        optimizer.to_torch(torch.nn.Sequential(torch.nn.Linear(3, 6),
+                                               torch.nn.Conv1d(1, 1, 1)).double())
     with pytest.raises(TypeError, match="expects the torch.nn.Module .* got list"):
         optimizer.to_torch([])
 

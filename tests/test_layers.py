@@ -12,6 +12,7 @@ from nn import ACTIVATIONS, MLP, Layer, Neuron, init_bound
 
 REFERENCE = {
     "relu": lambda z: max(z, 0.0),
+    "leaky_relu": lambda z: z if z > 0.0 else 0.01 * z,
     "tanh": math.tanh,
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
     "linear": lambda z: z,
