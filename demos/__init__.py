@@ -12,5 +12,6 @@ DEMOS = {
     "graduate": "the digits MLP and its Adam handed to PyTorch: training carries on exactly",
     "tutorial": "runs the notebook demos/tutorial.ipynb (a learner's hour) and saves its outputs",
     "newton": "Newton's method (engine Hessians) against gradient descent on Rosenbrock's valley",
+    "mnist1d": "MNIST-1D's logistic, residual MLP and CNN, compiled (native): the paper's table",
 }
 DEFAULT = "moons"
