@@ -218,6 +218,18 @@ def accuracy_of(predictions: list[int], labels: list[int]) -> float:
     return sum(p == t for p, t in zip(predictions, labels)) / len(labels)
 
 
+def compiled_loss(model: Module, backend: str = "python") -> ag.Compiled:
+    """One sample's cross-entropy, compiled: ``step.mean(xs, ys)`` is a batch's mean loss.
+
+    The targets are one-hot (ten numbers): numbers are the compiled code's inputs, where a
+    class index would be part of its structure (a trace per class).
+    """
+    def sample_loss(x: Any, y: list[float]) -> Value:
+        return cross_entropy([model(x)], [y])
+
+    return ag.compile(sample_loss, backend=backend)
+
+
 def train(name: str, data: Data, steps: int, backend: str, seed: int = 0,
           batch_size: int = BATCH_SIZE) -> Run:
     """Train one model with the paper's settings; test accuracy at eval_steps(steps)."""
@@ -225,11 +237,7 @@ def train(name: str, data: Data, steps: int, backend: str, seed: int = 0,
     model = make_model(name, seed)
     optimizer = Adam(model.parameters(), lr=LR)
 
-    def sample_loss(x: Any, y: list[float]) -> Value:
-        # One sample's loss; y is one-hot, numbers the compiled code takes as inputs.
-        return cross_entropy([model(x)], [y])
-
-    step_loss = ag.compile(sample_loss, backend=backend)
+    step_loss = compiled_loss(model, backend)
     xs = [model_input(name, s) for s in data.x]
     ys = [one_hot(label) for label in data.y]
     predict = predictor(model, name, backend, compiled=len(data.x_test) >= COMPILED_EVAL_MIN)
