@@ -142,6 +142,16 @@ def choose_backend(asked: str) -> tuple[str, str | None]:
     return ("python", why) if why else ("native", None)
 
 
+def ran_native(compiled: ag.Compiled) -> bool:
+    """Whether compiled's last call ran machine code: its ``ir`` exists then. (Native code
+    hands a program it cannot lower, such as one with logsumexp, to the Python backend.)"""
+    try:
+        getattr(compiled, "ir")  # noqa: B009 - a property only the native backend's calls have
+    except (AttributeError, RuntimeError):
+        return False
+    return True
+
+
 # ---- training -----------------------------------------------------------------------------
 
 
@@ -154,6 +164,7 @@ class Run:
     accuracy: list[float] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
     first_call: float = 0.0  # the first step: tracing fn and writing (and compiling) its code
+    backend: str = "python"  # what ran the training steps' code
     eval_seconds: float = 0.0
     seconds: float = 0.0
     predictions: list[int] = field(default_factory=list)
@@ -262,6 +273,8 @@ def train(name: str, data: Data, steps: int, backend: str, seed: int = 0,
         loss.backward()
         optimizer.step()
         run.step_seconds.append(watch.seconds())
+        if step == 1 and backend == "native":
+            run.backend = "native" if ran_native(step_loss) else "python"
         if step in checkpoints:
             evaluate(step)
             bar.set_postfix(loss=f"{loss.data:.3f}", test=f"{run.accuracy[-1]:.1%}")
@@ -393,6 +406,9 @@ def main(argv: Sequence[str] | None = None) -> Report:
         run = train(name, data, steps, backend, seed=1000 * args.seed + 10 * k,
                     batch_size=batch_size)
         runs.append(run)
+        if run.backend != backend:
+            print(f"  (native code could not run {name}'s sample_loss, the Python backend "
+                  "did: an op without native code, such as cross_entropy's logsumexp)")
         print(f"  {TITLES[run.name]:<21} test accuracy {run.final:6.1%}   "
               f"{run.seconds:6.1f} s: step {1000 * run.median_step():.1f} ms "
               f"(the first, which traces and writes the code, {run.first_call:.1f} s), "

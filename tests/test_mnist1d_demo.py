@@ -111,3 +111,13 @@ def test_bad_models_option_exits_naming_the_choices(capsys):
     with pytest.raises(SystemExit):
         mnist1d.main(["--models", "logistic,rnn"])
     assert "unknown rnn" in capsys.readouterr().err
+
+
+def test_ran_native_is_false_on_the_python_backend():
+    import autograd as ag
+
+    step = ag.compile(lambda x: x * 3.0)
+    step(1.0)
+    assert not mnist1d.ran_native(step)
+    run = mnist1d.train("logistic", mnist1d.load_data(250), 2, "python", batch_size=20)
+    assert run.backend == "python"
