@@ -121,3 +121,21 @@ def test_ran_native_is_false_on_the_python_backend():
     assert not mnist1d.ran_native(step)
     run = mnist1d.train("logistic", mnist1d.load_data(250), 2, "python", batch_size=20)
     assert run.backend == "python"
+
+
+def test_the_exp_log_cross_entropy_equals_cross_entropy_with_its_gradients():
+    from autograd import Value
+    from nn import cross_entropy
+
+    rng = random.Random(5)
+    for _ in range(20):
+        data = [rng.uniform(-20.0, 20.0) for _ in range(10)]
+        label = rng.randrange(10)
+        y = [1.0 if k == label else 0.0 for k in range(10)]
+        a, b = [Value(v) for v in data], [Value(v) for v in data]
+        ours, theirs = mnist1d.cross_entropy_exp_log(a, y), cross_entropy([b], [y])
+        ours.backward()
+        theirs.backward()
+        assert ours.data == pytest.approx(theirs.data, rel=1e-12, abs=1e-12)
+        for u, v in zip(a, b):
+            assert u.grad == pytest.approx(v.grad, rel=1e-9, abs=1e-12)
