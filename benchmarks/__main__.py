@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from . import report, training, workloads
+from . import mnist1d, report, training, workloads
 
 
 def _optional(module: str, package: str, notes: list[str]) -> ModuleType | None:
@@ -33,7 +33,7 @@ def _optional(module: str, package: str, notes: list[str]) -> ModuleType | None:
 def _run(settings: workloads.Settings, mg: ModuleType | None, torch: ModuleType | None,
          has_digits: bool, notes: list[str]) -> list[workloads.Row]:
     steps = [workloads.chain, workloads.wide, training.mlp_step, training.adam_step,
-             workloads.memory, workloads.compile_big, workloads.sweeps]
+             workloads.memory, workloads.compile_big, workloads.sweeps, mnist1d.mnist1d_step]
     if has_digits:
         steps.insert(3, training.digits_epoch)
     rows: list[workloads.Row] = []
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None,
     finally:
         gc.unfreeze()  # hand the imports' objects back to the collector
     engines = [e for e in report.ENGINES if any(e in r.values for r in rows)]
-    found = report.targets(rows)
+    found = report.targets(rows) + mnist1d.targets_of(rows)
     text = "\n\n".join([report.table(rows, engines), "Targets (issues 7 and 11):",
                         report.targets_text(found), "Notes:", report.notes_text(rows, notes)])
     print(text)

@@ -13,5 +13,6 @@ DEMOS = {
     "tutorial": "runs the course's notebooks (demos/course/, a learner's week) and saves them",
     "newton": "Newton's method (engine Hessians) against gradient descent on Rosenbrock's valley",
     "modes": "forward mode against reverse mode: 337 jvp sweeps or one backward, and the reverse",
+    "mnist1d": "MNIST-1D's logistic, residual MLP and CNN, compiled (native): the paper's table",
 }
 DEFAULT = "moons"
