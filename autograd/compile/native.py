@@ -1,0 +1,589 @@
+"""ag.compile's native writer: a traced program (a Plan) as machine code, through llvmlite.
+
+The same program the Python writer writes, in LLVM IR: the forward pass (each line lowered
+from its op's code in ``ops.OPS`` by ``lower``), the guards, then the backward sweep (each step
+``d_child += d_node * local``, the local lowered from the op's ``local_code``), in the Python
+writer's order. One native call, ``batch``, runs every sample of a batch: it copies a sample's
+numbers in, runs the sample's function, writes its data and status, and adds up the weighted
+gradients of the captured leaves.
+
+Each line's value lives in an array ``vals`` (one slot per line), its gradient in ``g``. Terms
+of one shape (a dot's products, a sum's operands, the steps of their backward pass) run as
+loops over tables of line indices, so the code does not grow with a layer's width: the
+MNIST-1D CNN's sample (65,000 Python lines) is a few thousand instructions.
+
+A sample's status: 0 ok; 1 a guard came out otherwise; 2 where the Python code raises (a log of
+0, a division by 0, an overflow: see ``lower``) or gives inf or NaN (its data, or its local
+derivatives added up, as ``compiled._not_finite``), or where its inputs or the captured leaves
+are inf or NaN (which run eagerly, as a call does).
+
+Programs the writer cannot lower raise ``Unsupported``, and the Python backend runs them: ops
+without code in the table (logsumexp, softmax, log_softmax: their rules run in Python), codes
+that call back into Python (``ops.power(...)`` for an infinite exponent, a user's primitive),
+and, for ``backward=True``, functions of several outputs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import math
+import sys
+import threading
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import ops
+from ..value import Value
+from .lower import (BINARY_MATH, C_NAMES, LOOP_AT, Builder, Lowerer, Unsupported, double,
+                    format_code, template_of)
+from .python import SKIP_AT, _identifier, _literal, _same_number
+from .tracing import Plan, flat_operands
+
+try:
+    from .tracing import BatchResult  # type: ignore[attr-defined]
+except ImportError:  # until the batch machinery lands: the same fields
+    @dataclass
+    class BatchResult:  # type: ignore[no-redef]
+        """What one batch call gives (see Compiled's run_batch)."""
+
+        data: Sequence[float]
+        status: Sequence[int]
+        grads: Sequence[float] = field(default_factory=list)
+        value_grads: Sequence[float] = field(default_factory=list)
+
+__all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
+
+# LLVM's optimisation level for the IR and the machine code. The code is loops over tables
+# and short straight-line stretches, so level 2 compiles in well under a second and runs
+# several times faster than level 0.
+OPT_LEVEL = 2
+
+# The native function: (inputs, n, captured, weight, backward, data, status, grads,
+# value_grads, vals, g) -> None.
+_BATCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                          ctypes.c_double, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+
+
+@dataclass
+class NativeProgram:
+    """The machine code of one trace, and what a call gives it and makes of its result."""
+
+    ir: str  # the LLVM IR, for the curious: print(program.ir)
+    captured: list[Value]  # read at every call, in the code's order
+    captured_children: tuple[Value, ...]  # those the result depends on: the node's children
+    value_children: tuple[int, ...]  # which of the call's argument Values are children
+    slots: int
+    outputs: int
+    lines: int
+    function: Any = field(repr=False)
+    engine: Any = field(repr=False)  # the JIT's engine: the machine code lives as long as it
+    source: str = ""  # the Python program is Compiled's to keep
+    failed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _scratch: Any = field(default=None, repr=False)
+
+    def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
+                  weight: float, backward: bool) -> BatchResult:
+        """Run n samples in one native call (see the module's docstring for the statuses).
+
+        inputs holds sample k's slot j at k * slots + j; captured the captured leaves' data.
+        Every argument is checked here, before the native code runs.
+        """
+        if type(n) is not int or n < 1:
+            raise ValueError(f"native run_batch: n must be an int >= 1, got {n!r:.40}")
+        if type(backward) is not bool:
+            raise TypeError(f"native run_batch: backward must be a bool, got {backward!r:.40}")
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool):
+            raise TypeError(f"native run_batch: weight must be a float, got {weight!r:.40}")
+        if backward and self.outputs != 1:
+            raise Unsupported(f"native run_batch: the backward pass needs one output, the "
+                              f"program has {self.outputs}")
+        numbers = _doubles(inputs, n * self.slots, "inputs", f"{n} samples of {self.slots}")
+        leaves = _doubles(captured, len(self.captured), "captured", "one per captured leaf")
+        data = (ctypes.c_double * (n * self.outputs))()
+        status = (ctypes.c_int64 * n)()
+        grads = (ctypes.c_double * max(len(self.captured_children), 1))()
+        value_grads = (ctypes.c_double * max(n * len(self.value_children), 1))()
+        mine = self._lock.acquire(blocking=False)  # another thread's call: scratch of its own
+        try:
+            if not mine or self._scratch is None:
+                scratch = ((ctypes.c_double * self.lines)(), (ctypes.c_double * self.lines)())
+                if mine:
+                    self._scratch = scratch
+            else:
+                scratch = self._scratch
+            self.function(ctypes.addressof(numbers), n, ctypes.addressof(leaves),
+                          float(weight), int(backward), ctypes.addressof(data),
+                          ctypes.addressof(status), ctypes.addressof(grads),
+                          ctypes.addressof(value_grads), ctypes.addressof(scratch[0]),
+                          ctypes.addressof(scratch[1]))
+        finally:
+            if mine:
+                self._lock.release()
+        if not backward:
+            return BatchResult(data[:], status[:], [], [])
+        return BatchResult(data[:], status[:], grads[:len(self.captured_children)],
+                           value_grads[:n * len(self.value_children)])
+
+
+def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> Any:
+    """x as a ctypes array of length doubles (a copy: nothing can change it mid-call)."""
+    if isinstance(x, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"native run_batch: {what} must be a sequence of floats, "
+                        f"got {type(x).__name__}")
+    if not (isinstance(x, array) and x.typecode == "d"):
+        try:
+            x = array("d", x)
+        except TypeError:
+            raise TypeError(f"native run_batch: {what} must be a sequence of floats, got "
+                            f"{type(x).__name__} {str(x)[:60]}") from None
+    if len(x) != length:
+        raise ValueError(f"native run_batch: {what} must have {length} floats ({expected}), "
+                         f"got {len(x)}")
+    buffer = (ctypes.c_double * max(length, 1))()
+    if length:
+        ctypes.memmove(buffer, x.buffer_info()[0], 8 * length)
+    return buffer
+
+
+# ---- writing the IR -------------------------------------------------------------------------
+
+
+def write_native(plan: Plan, name: str) -> NativeProgram:
+    """Return plan as machine code: one native function running a whole batch.
+
+    Raises Unsupported where the program cannot be lowered (the Python backend runs it), and
+    ImportError without llvmlite.
+    """
+    binding = _binding()
+    writer = _Writer(plan)
+    ir = writer.module(name)
+    engine, address = _jit(binding, ir, writer.b.math)
+    held: list[Value] = [value for leaf in plan.captured if (value := leaf.ref()) is not None]
+    by_line = {leaf.line: value for leaf, value in zip(plan.captured, held)}
+    lines = plan.lines
+    return NativeProgram(
+        ir, held, tuple(by_line[i] for i in plan.children if lines[i].key == "leaf"),
+        tuple(lines[i].operands[0] - plan.count for i in plan.children
+              if lines[i].key == "input"),
+        plan.slots, len(writer.outputs), max(len(lines), 1), _BATCH(address), engine)
+
+
+class _Writer:
+    """Lowers a Plan's lines into two functions: @sample (one sample) and @batch."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.lines = plan.lines
+        self.outputs: list[int] = list(getattr(plan, "outputs", None) or [plan.output])
+        self.b = Builder()
+        self.lowerer = Lowerer(self.b, lambda k: self.b.load_line("%vals", k), _math_symbol)
+        count, constants = plan.count, plan.constants
+        self.grad_needed = [i not in constants if line.key == "leaf"
+                            else line.key != "input" or line.operands[0] >= count
+                            for i, line in enumerate(self.lines)]
+        self.err: str | None = None  # the sample's error flag so far
+        self.assigned: set[int] = set()  # the lines the backward pass gives a gradient
+
+    def operand(self, ref: Any) -> str:
+        """An operand as the code's source: v{i} for a line, a literal for a number."""
+        if type(ref) is int:
+            return _literal(self.plan.constants[ref]) if ref in self.plan.constants else f"v{ref}"
+        return _literal(ref)
+
+    def arguments(self, i: int) -> list[Any]:
+        return [[self.operand(r) for r in o] if type(o) is list else self.operand(o)
+                for o in self.lines[i].operands]
+
+    def module(self, name: str) -> str:
+        sample = self.sample()
+        batch = self.batch()
+        b = self.b
+        declarations = [f"declare double @{symbol}({', '.join(['double'] * arity)})"
+                        for symbol, arity in sorted(b.math.items())]
+        label = "".join(ch if ch.isprintable() and ch != "\n" else "?" for ch in name)
+        return "\n".join([f"; Written by ag.compile from {label}: {len(self.lines)} nodes, "
+                          f"{len(self.plan.guards)} guards.",
+                          "declare double @llvm.fabs.f64(double)", *declarations, *b.globals,
+                          "", *sample, "", *batch, ""])
+
+    # ---- one sample: forward, guards, backward -----------------------------------------------
+
+    def sample(self) -> list[str]:
+        b, plan = self.b, self.plan
+        b.lines, b.block = [], "entry"
+        b.lines.append("entry:")
+        checks: dict[int, list[tuple[int, str, Any, bool]]] = {}
+        for guard in plan.guards:
+            a, _, other, _ = guard
+            checks.setdefault(max(a, other) if isinstance(other, int) else a, []).append(guard)
+        for guard in checks.pop(-1, []):
+            self.guard(guard)
+        for i, line in enumerate(self.lines):
+            if line.key not in ("input", "leaf"):
+                self.forward_line(i)
+            for guard in checks.get(i, []):
+                self.guard(guard)
+        backward, data_only = b.label("backward"), b.label("data_only")
+        b.emit(f"br i1 %backward, label %{backward}, label %{data_only}")
+        forward_err = self.err
+        b.start(data_only)
+        self.finish([b.load_line("%vals", k) for k in self.outputs])
+        b.start(backward)
+        self.err = forward_err
+        if len(self.outputs) == 1:
+            self.backward()
+        else:  # run_batch refuses backward for several outputs; data only
+            self.finish([b.load_line("%vals", k) for k in self.outputs])
+        body = b.lines
+        return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
+                "i1 %backward) {", *body, "}"]
+
+    def forward_line(self, i: int) -> None:
+        line = self.lines[i]
+        op = ops.OPS[line.key]
+        if op.code is None:
+            raise Unsupported(f"{line.key} has no code in ops.OPS (its rule runs in Python)")
+        try:
+            source = format_code(op.code, self.arguments(i), line.params, _literal)
+        except Exception as error:  # a code the table writes for Python only
+            raise Unsupported(f"{line.key}'s code cannot be written: {error}") from error
+        value, err = self.lowerer.source(source)
+        self.err = self.b.either(self.err, err)
+        self.b.store_line("%vals", i, value)
+
+    def guard(self, guard: tuple[int, str, Any, bool]) -> None:
+        """A comparison made while tracing: where it comes out otherwise, status 1 (or 2 if
+        the Python code would have raised before reaching it)."""
+        b = self.b
+        a, symbol, other, outcome = guard
+        test = f"{self.operand(a)} {symbol} {self.operand(other)}"
+        if symbol == "==" and not isinstance(other, int):
+            test = _same_number(self.operand(a), other)
+        holds, err = self.lowerer.test(self.lowerer.parse(test), test)
+        self.err = b.either(self.err, err)
+        fails = b.op(f"xor i1 {holds}, true") if outcome else holds
+        fail, ok = b.label("guard.fails"), b.label("guard.holds")
+        b.emit(f"br i1 {fails}, label %{fail}, label %{ok}")
+        b.start(fail)
+        err = self.err or "false"
+        b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 1')}")
+        b.start(ok)
+
+    def finish(self, totals: list[str]) -> None:
+        """Return 0, or 2 where the sample failed or its numbers (data, then the children's
+        gradients) add up to inf or NaN, as compiled._not_finite."""
+        b = self.b
+        total = "0.0"
+        for x in totals:
+            total = b.op(f"fadd double {total}, {x}", "total")
+        if self.outputs[0] in self.plan.sweep and len(totals) == 1 and self.assigned:
+            rows = [[c] for c in self.plan.children if c in self.assigned]
+            if rows:
+                total = self.add_up(total, rows)
+        difference = b.op(f"fsub double {total}, {total}")
+        bad = b.either(self.err, b.op(f"fcmp une double {difference}, 0.0", "nf"))
+        b.emit(f"ret i64 {b.op(f'select i1 {bad}, i64 2, i64 0')}")
+
+    def add_up(self, total: str, rows: list[list[int]]) -> str:
+        b = self.b
+        if len(rows) < LOOP_AT:
+            for (c,) in rows:
+                total = b.op(f"fadd double {total}, {b.load_line('%g', c)}", "total")
+            return total
+
+        def body(j: str, entries: list[str], carried: list[str]) -> list[str]:
+            grad = b.load_line("%g", b.op(f"zext i32 {entries[0]} to i64"))
+            return [b.op(f"fadd double {carried[0]}, {grad}", "total")]
+
+        return b.loop(rows, [("double", total)], body)[0]
+
+    def backward(self) -> None:
+        """The sweep, as the Python writer writes it: d_child (+)= d_node * local, the steps
+        of a node with SKIP_AT or more skipped where its gradient is exactly 0."""
+        b = self.b
+        output = self.outputs[0]
+        self.assigned = {output}
+        b.store_line("%g", output, double(1.0))
+        for i in self.plan.sweep:
+            line = self.lines[i]
+            if line.key in ("input", "leaf"):
+                continue
+            op = ops.OPS[line.key]
+            args = self.arguments(i)
+            try:
+                locals_ = (list(op.local_code(*args, **line.params)) if callable(op.local_code)
+                           else [format_code(code, args, line.params, _literal, f"v{i}")
+                                 for code in op.local_code])
+            except Exception as error:
+                raise Unsupported(f"{line.key}'s local code cannot be written: "
+                                  f"{error}") from error
+            steps: list[tuple[int, bool, str]] = []
+            for ref, local in zip(flat_operands(line.operands), locals_):
+                if type(ref) is not int or not self.grad_needed[ref]:
+                    continue
+                steps.append((ref, ref not in self.assigned, local))
+                self.assigned.add(ref)
+            if not steps:
+                continue
+            upstream = b.load_line("%g", i, "up")
+            nonzero = (b.op(f"fcmp une double {upstream}, 0.0", "nonzero")
+                       if len(steps) >= SKIP_AT else None)
+            # Runs of steps of one shape (the same local but for its lines) become loops.
+            shapes = [(template_of(local), first) for _, first, local in steps]
+            start = 0
+            while start < len(steps):
+                end = start + 1
+                key = _kind(steps[start][2]), shapes[start][0][0]
+                while end < len(steps) and (_kind(steps[end][2]), shapes[end][0][0]) == key:
+                    end += 1
+                if end - start >= LOOP_AT:
+                    self.step_loop(upstream, nonzero, key[1],
+                                   [[ref, int(first), *template_of(local)[1]]
+                                    for ref, first, local in steps[start:end]])
+                else:
+                    for ref, first, local in steps[start:end]:
+                        self.step(upstream, nonzero, ref, first, local)
+                start = end
+        self.finish([b.load_line("%vals", output)])
+
+    def term(self, upstream: str, local: str, value: str | None) -> str:
+        """d_node * local, as the Python writer writes it (1.0 and -1.0 as no product)."""
+        kind = _kind(local)
+        if kind == "one":
+            return upstream
+        if kind == "minus one":
+            return self.b.op(f"fneg double {upstream}")
+        return self.b.op(f"fmul double {upstream}, {value}", "term")
+
+    def step(self, upstream: str, nonzero: str | None, ref: int, first: bool,
+             local: str) -> None:
+        b = self.b
+        value, err = (None, None) if _kind(local) != "product" else self.lowerer.source(local)
+        term = self.term(upstream, local, value)
+        old = None if first else b.load_line("%g", ref, "old")
+        new = term if old is None else b.op(f"fadd double {old}, {term}", "grad")
+        if nonzero is not None:  # `if d_node:` ... `else: d_child = 0.0`
+            new = b.op(f"select i1 {nonzero}, double {new}, double {old or double(0.0)}")
+            err = b.both(nonzero, err)
+        self.err = b.either(self.err, err)
+        b.store_line("%g", ref, new)
+
+    def step_loop(self, upstream: str, nonzero: str | None, template: str,
+                  rows: list[list[int]]) -> None:
+        b, lowerer = self.b, self.lowerer
+
+        def body(j: str, entries: list[str], carried: list[str]) -> list[str]:
+            target = b.op(f"zext i32 {entries[0]} to i64")
+            first = b.op(f"icmp ne i32 {entries[1]}, 0", "first")
+            for k, entry in enumerate(entries[2:]):
+                lowerer.holes[f"_h{k}"] = b.load_line("%vals", b.op(f"zext i32 {entry} to i64"))
+            value, err = ((None, None) if _kind(template) != "product"
+                          else lowerer.source(template))
+            lowerer.holes.clear()
+            term = self.term(upstream, template, value)
+            old = b.load_line("%g", target, "old")
+            new = b.op(f"select i1 {first}, double {term}, double "
+                       f"{b.op(f'fadd double {old}, {term}', 'grad')}")
+            if nonzero is not None:
+                kept = b.op(f"select i1 {first}, double {double(0.0)}, double {old}")
+                new = b.op(f"select i1 {nonzero}, double {new}, double {kept}")
+                err = b.both(nonzero, err)
+            b.store_line("%g", target, new)
+            return [b.either(carried[0], err) or "false"]
+
+        err = b.loop(rows, [("i1", "false")], body)[0]
+        self.err = b.either(self.err, err)
+
+    # ---- the batch: the loop over samples -------------------------------------------------------
+
+    def batch(self) -> list[str]:
+        b, plan = self.b, self.plan
+        b.lines, b.block = ["entry:"], "entry"
+        lines = self.lines
+        # The captured leaves and the constants: written once, read by every sample.
+        rows = [[leaf.line, j] for j, leaf in enumerate(plan.captured)]
+        if rows:
+            def put(j: str, entries: list[str], carried: list[str]) -> list[str]:
+                x = b.load_line("%captured", b.op(f"zext i32 {entries[1]} to i64"))
+                b.store_line("%vals", b.op(f"zext i32 {entries[0]} to i64"), x)
+                return [b.op(f"fadd double {carried[0]}, {x}", "total")]
+            total = b.loop(rows, [("double", "0.0")], put)[0]
+        else:
+            total = "0.0"
+        bad_captured = b.op(f"fcmp une double {b.op(f'fsub double {total}, {total}')}, 0.0")
+        for line_index, number in plan.constants.items():
+            b.store_line("%vals", line_index, double(number))
+        captured_children = [c for c in plan.children if lines[c].key == "leaf"]
+        value_children = [c for c in plan.children if lines[c].key == "input"]
+        inputs = sorted((line.operands[0], i) for i, line in enumerate(lines)
+                        if line.key == "input")
+        m = len(self.outputs)
+
+        def one(k: str, entries: list[str], carried: list[str]) -> list[str]:
+            base = b.op(f"mul i64 {k}, {plan.slots}")
+            # The arguments' numbers, then their Values' data, as Compiled's call checks them.
+            bad = bad_captured
+            for lo, hi in ((0, plan.count), (plan.count, plan.slots)):
+                total = "0.0"
+                for slot in range(lo, hi):
+                    at = b.op(f"add i64 {base}, {slot}")
+                    total = b.op(f"fadd double {total}, {b.load_line('%inputs', at)}", "total")
+                difference = b.op(f"fsub double {total}, {total}")
+                bad = b.op(f"or i1 {bad}, {b.op(f'fcmp une double {difference}, 0.0')}")
+            for slot, i in inputs:
+                at = b.op(f"add i64 {base}, {slot}")
+                b.store_line("%vals", i, b.load_line("%inputs", at))
+            ran = b.op("call i64 @sample(ptr %vals, ptr %g, i1 %wants)")
+            status = b.op(f"select i1 {bad}, i64 2, i64 {ran}", "status")
+            ok = b.op(f"icmp eq i64 {status}, 0", "ok")
+            pointer = b.op(f"getelementptr inbounds i64, ptr %status, i64 {k}", "p")
+            b.emit(f"store i64 {status}, ptr {pointer}")
+            for j, out in enumerate(self.outputs):
+                at = b.op(f"add i64 {b.op(f'mul i64 {k}, {m}')}, {j}")
+                x = b.load_line("%vals", out)
+                b.store_line("%data", at, b.op(f"select i1 {ok}, double {x}, double "
+                                               f"{double(math.nan)}"))
+            if m == 1:
+                self.gradients(k, b.op(f"and i1 {ok}, %wants", "add"), captured_children,
+                               value_children)
+            return []
+
+        b.emit("%wants = icmp ne i64 %backward, 0")
+        self.sample_loop(one)
+        b.emit("ret void")
+        return ["define void @batch(ptr noalias %inputs, i64 %n, ptr noalias %captured, "
+                "double %weight, i64 %backward, ptr noalias %data, ptr noalias %status, "
+                "ptr noalias %grads, ptr noalias %vgrads, ptr noalias %vals, ptr noalias %g) {",
+                *b.lines, "}"]
+
+    def gradients(self, k: str, add: str, captured_children: list[int],
+                  value_children: list[int]) -> None:
+        """grads[j] += weight * d out / d (captured child j), where the sample is ok and the
+        call wants gradients; value_grads[k, j] = d out / d (argument Value j), else 0."""
+        b = self.b
+        rows = [[c, j] for j, c in enumerate(captured_children) if c in self.assigned]
+        if rows:
+            def add_one(j: str, entries: list[str], carried: list[str]) -> list[str]:
+                at = b.op(f"zext i32 {entries[1]} to i64")
+                grad = b.load_line("%g", b.op(f"zext i32 {entries[0]} to i64"))
+                old = b.load_line("%grads", at)
+                new = b.op(f"fadd double {old}, {b.op(f'fmul double %weight, {grad}')}")
+                b.store_line("%grads", at, b.op(f"select i1 {add}, double {new}, double {old}"))
+                return []
+            b.loop(rows, [], add_one)
+        width = len(value_children)
+        rows = [[c if c in self.assigned else -1, j] for j, c in enumerate(value_children)]
+        if rows:
+            base = b.op(f"mul i64 {k}, {width}")
+
+            def put_one(j: str, entries: list[str], carried: list[str]) -> list[str]:
+                # -1: a child the sweep gives no step (d out / d child is 0).
+                known = b.op(f"icmp sge i32 {entries[0]}, 0")
+                line = b.op(f"select i1 {known}, i32 {entries[0]}, i32 0")
+                grad = b.load_line("%g", b.op(f"zext i32 {line} to i64"))
+                keep = b.op(f"and i1 {add}, {known}")
+                at = b.op(f"add i64 {base}, {b.op(f'zext i32 {entries[1]} to i64')}")
+                b.store_line("%vgrads", at, b.op(f"select i1 {keep}, double {grad}, double 0.0"))
+                return []
+            b.loop(rows, [], put_one)
+
+    def sample_loop(self, body: Any) -> None:
+        """for k in range(n): body(k), a loop whose bound is the argument %n."""
+        b = self.b
+        before = b.block
+        head, inside, done = b.label("sample"), b.label("sample.body"), b.label("sample.done")
+        b.emit(f"br label %{head}")
+        b.start(head)
+        b.lines.append("")
+        at = len(b.lines) - 1
+        k = b.fresh("k")
+        b.emit(f"br i1 {b.op(f'icmp slt i64 {k}, %n')}, label %{inside}, label %{done}")
+        b.start(inside)
+        body(k, [], [])
+        next_k = b.op(f"add i64 {k}, 1", "k")
+        b.emit(f"br label %{head}")
+        b.lines[at] = f"  {k} = phi i64 [0, %{before}], [{next_k}, %{b.block}]"
+        b.start(done)
+
+
+def _kind(local: str) -> str:
+    return {"1.0": "one", "-1.0": "minus one"}.get(local, "product")
+
+
+# ---- llvmlite and the C math library --------------------------------------------------------
+
+_state: dict[str, Any] = {}
+_jit_lock = threading.Lock()
+
+
+def _binding() -> Any:
+    """llvmlite.binding, initialised once; ImportError saying how to install it."""
+    if "llvm" not in _state:
+        try:
+            import llvmlite.binding as llvm
+        except ImportError as error:
+            raise ImportError('compile: backend="native" needs llvmlite: '
+                              'pip install -e ".[native]" (or pip install llvmlite)') from error
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _state["llvm"] = llvm
+    return _state["llvm"]
+
+
+def _c_library() -> Any:
+    if "libm" not in _state:
+        if sys.platform == "win32":
+            _state["libm"] = ctypes.CDLL("ucrtbase")
+        else:
+            name = ctypes.util.find_library("m")
+            _state["libm"] = ctypes.CDLL(name) if name else ctypes.CDLL(None)
+    return _state["libm"]
+
+
+def _math_symbol(name: str, arity: int) -> str:
+    """The C function for math.NAME with arity arguments: a float function of floats in
+    Python, of the same name (or C_NAMES's) in the C library; else Unsupported."""
+    function = getattr(math, name, None)
+    if not callable(function) or arity not in (1, 2) or (arity == 2) != (name in BINARY_MATH):
+        raise Unsupported(f"math.{name} with {arity} arguments has no C function to call")
+    for probe in (0.5, 1.5, 2.5, -0.5):
+        try:
+            result = function(*[probe] * arity)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            continue
+        except TypeError:
+            break
+        if type(result) is float:
+            break
+        raise Unsupported(f"math.{name} does not return a float")
+    else:
+        raise Unsupported(f"math.{name} cannot be probed")
+    symbol = C_NAMES.get(name, name)
+    try:
+        address = ctypes.cast(getattr(_c_library(), symbol), ctypes.c_void_p).value
+    except AttributeError:
+        raise Unsupported(f"the C math library has no {symbol} for math.{name}") from None
+    _binding().add_symbol(symbol, address)
+    return symbol
+
+
+def _jit(llvm: Any, ir: str, functions: dict[str, int]) -> tuple[Any, int]:
+    """Parse, optimise and compile the IR; return the engine and @batch's address."""
+    with _jit_lock:
+        module = llvm.parse_assembly(ir)
+        module.verify()
+        # A machine per engine: the engine takes it over.
+        machine = llvm.Target.from_default_triple().create_target_machine(opt=OPT_LEVEL)
+        if OPT_LEVEL > 0:
+            options = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+            builder = llvm.create_pass_builder(machine, options)
+            builder.getModulePassManager().run(module, builder)
+        engine = llvm.create_mcjit_compiler(module, machine)
+        engine.finalize_object()
+        return engine, engine.get_function_address("batch")
+
