@@ -229,7 +229,7 @@ def test_bad_arguments_and_results_raise_type_errors() -> None:
         ag.compile(3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"arguments must be Values, numbers.*got str"):
         ag.compile(lambda x: x)("a")
-    with pytest.raises(TypeError, match="must return a Value, got float"):
+    with pytest.raises(TypeError, match="must return a Value or a flat list.*got float"):
         ag.compile(lambda x: 2.0)(1.0)
     with pytest.raises(RuntimeError, match="not been called yet"):
         _ = ag.compile(lambda x: x).source
@@ -401,7 +401,7 @@ def test_source_reads_as_the_forward_then_the_backward_pass() -> None:
     assert source.index("# forward pass") < source.index("# backward pass")
     assert "# layers.0" in source and "# layers.1" in source
     assert "L0_n0_z = fsum((L0_n0_w0 * xs_0_0, L0_n0_w1 * xs_0_1, L0_n0_b,))" in source
-    assert "d_L0_n0_w0 = d_L0_n0_z * xs_0_0" in source
+    assert "d_L0_n0_w0 += d_L0_n0_z * xs_0_0" in source  # summed over the samples
     compile(source, "<test>", "exec")  # it is Python
 
 

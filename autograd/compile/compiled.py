@@ -1,31 +1,51 @@
-"""ag.compile: trace a function of Values once, then replay it as generated Python.
+"""ag.compile: trace a function of Values once, then replay it as generated code.
 
 The first call with a given argument structure runs the function eagerly and records its
-graph and the comparisons it made on Values. The graph becomes straight-line Python, one line
+graph and the comparisons it made on Values. The graph becomes straight-line code, one line
 per op for the forward pass and one per edge for the backward pass, each written from that
 op's code in ``ops.OPS``. Later calls with that structure run the code and return one node.
+``mean``, ``sum`` and ``map`` run the code of one sample over a whole batch in one call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
+from .. import ops
 from ..backward import grad
 from ..graph import leaves as graph_leaves
 from ..mode import _mode
 from ..value import OpLabel, Value, _node
 from .python import Program, write_program
-from .tracing import argument_names, lines_of, make_plan, placeholders_of, structure
+from .tracing import (
+    EAGER,
+    OK,
+    BatchProgram,
+    Plan,
+    argument_names,
+    lines_of,
+    make_plan,
+    not_finite,
+    placeholders_of,
+    structure,
+)
 
 # How many traces one argument structure keeps (one per outcome of its guards), and how many
 # structures a compiled function keeps (the least recently used goes first).
 MAX_TRACES = 8
 MAX_STRUCTURES = 64
+BACKENDS = ("python", "native")
 Structure = tuple[Any, ...]
+Result = Value | list[Value] | tuple[Value, ...]
+# Derivatives found by one run: (children, d out / d child for each), added up at the end.
+Part = tuple[Sequence[Value], Sequence[float]]
 
 
-def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - named after the verb
+def compile(fn: Callable[..., Result],  # noqa: A001 - named after the verb
+            backend: str = "python") -> Compiled:
     """Return fn compiled: called like fn, it returns one node holding fn's result.
 
     The first call with an argument structure traces fn (runs it eagerly), then writes its
@@ -35,6 +55,10 @@ def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - named after t
     ``torch.jit.trace``): the code keeps the branch taken while tracing. While tracing, fn
     gets the arguments' floats as Values; ``float()`` of one makes the code hold for that
     number only. ``no_grad``, ``detach`` and nodes made by hand inside fn raise TypeError.
+    fn may return a list or tuple of Values: the call then returns one node for each.
+
+    ``backend="native"`` runs the same program as machine code (llvmlite, the ``native``
+    extra); ``source`` is the Python program either way.
 
     >>> from autograd import Value
     >>> w = Value(2.0, label="w")
@@ -43,14 +67,70 @@ def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - named after t
     >>> y.backward()
     >>> round(y.data, 6), round(w.grad, 6), y.children == (w,)
     (0.761594, 0.209987, True)
+    >>> f.mean([0.5, -1.0, 2.0]).data == sum(f(x).data for x in (0.5, -1.0, 2.0)) / 3
+    True
     """
     if not callable(fn):
         raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
-    return Compiled(fn)
+    if backend not in BACKENDS:
+        raise ValueError(f"compile: backend must be 'python' or 'native', got {backend!r}")
+    if backend == "native":
+        try:
+            importlib.import_module("llvmlite")
+        except ImportError as error:
+            raise ImportError('compile: backend="native" needs llvmlite; install it with '
+                              'pip install -e ".[native]" (or pip install llvmlite)') from error
+    return Compiled(fn, backend)
+
+
+def _write(plan: Plan, name: str, filename: str, backend: str) -> BatchProgram:
+    """Return the program that runs plan: native code for backend "native" where it can run
+    plan, else the Python program. The one place a backend is chosen."""
+    if backend == "native":
+        native = importlib.import_module(".native", __package__)  # imports llvmlite
+        try:
+            return cast(BatchProgram, native.write_native(plan, name))
+        except native.Unsupported:
+            pass  # an op native code cannot run (a primitive calling back into Python)
+    return write_program(plan, name, filename)
+
+
+@dataclass
+class _Trace:
+    """One trace of fn: the program that runs it, and its Python program (for source, and
+    for the per-sample derivatives of several outputs), written when first needed."""
+
+    program: BatchProgram
+    kind: type | None  # list or tuple when fn returned several Values; None for one Value
+    outputs: int
+    filename: str
+    plan: Plan | None  # kept until the Python program is written
+    python: Program | None
+
+    def python_program(self, name: str) -> Program:
+        if self.python is None:
+            assert self.plan is not None
+            self.python = write_program(self.plan, name, self.filename)
+            self.plan = None
+        return self.python
+
+
+class _Sample:
+    """One sample's arguments, as the code reads them."""
+
+    __slots__ = ("index", "args", "numbers", "values", "data", "kind")
+
+    def __init__(self, index: int, args: tuple[Any, ...]) -> None:
+        self.index = index  # its place in the batch
+        self.args = args
+        self.numbers: list[float] = []
+        self.values: list[Value] = []
+        self.data: Sequence[float] = ()  # fn's result, once run
+        self.kind: type | None = None
 
 
 class Compiled:
-    """A function of Values traced once per argument structure and replayed as Python.
+    """A function of Values traced once per argument structure and replayed as code.
 
     Calling it returns one node: its data is fn's result, its children the leaf Values the
     result depends on (arguments and captured ones such as a model's parameters), its local
@@ -59,95 +139,190 @@ class Compiled:
     constants; captured leaves are read afresh at every call.
     """
 
-    def __init__(self, fn: Callable[..., Value]) -> None:
+    def __init__(self, fn: Callable[..., Result], backend: str = "python") -> None:
         self.fn = fn
+        self.backend = backend
         self.__name__ = getattr(fn, "__name__", "compiled")
         self.__doc__ = fn.__doc__
         self.traces = 0  # how many times fn was traced: a test and a benchmark read it
         # The node's op: the function's name, which the picture shows, marked as no op of
         # the table (a function named tanh must not be read as tanh).
         self.op = OpLabel(self.__name__, "compiled")
-        self._programs: dict[Structure, list[Program]] = {}
-        self._last: Program | None = None
+        self._programs: dict[Structure, list[_Trace]] = {}
+        self._last: _Trace | None = None
 
     @property
     def source(self) -> str:
-        """Return the Python written for the last call: the forward pass, then the backward."""
+        """Return the Python written for the last call: the loop over the samples, each
+        through the forward pass, then the backward pass."""
         if self._last is None:
             raise RuntimeError(f"compile: {self.__name__} has not been called yet; its code "
                                "is written at the first call")
-        return self._last.source
+        return self._last.python_program(self.__name__).source
 
-    def __call__(self, *args: Any) -> Value:
+    def __call__(self, *args: Any) -> Result:
         """Return fn(*args) as one node (a leaf under no_grad), running the code traced for
-        this argument structure, or tracing fn now."""
+        this argument structure, or tracing fn now; a list or tuple of nodes if fn returns
+        one."""
         if _mode.comparisons is not None:
             # Called while another function is traced: run eagerly, so that function's
             # trace records these ops as its own.
             return self.fn(*args)
-        numbers_in: list[float] = []
-        values: list[Value] = []
-        shape = structure(args, numbers_in, values)
-        if len(values) > 1 and len({id(v) for v in values}) < len(values):
-            # The same Value in two places is one input of the traced code.
-            first: dict[int, int] = {}
-            shape = (shape, tuple(first.setdefault(id(v), i) for i, v in enumerate(values)))
-        if _not_finite(numbers_in) or _not_finite([v.data for v in values]):
-            # inf and NaN meet the rules' edges (exp(inf) raises in eager code): run eagerly.
-            return self._eager(args, values)
-        programs = self._programs.pop(shape, [])
-        self._programs[shape] = programs  # the most recently used structure last
-        if len(self._programs) > MAX_STRUCTURES:
-            del self._programs[next(iter(self._programs))]
-        for program in programs:
-            result = self._run(program, numbers_in, values)
-            if result is not None:
-                return result
-            if program.failed:  # the code raised: eager code gives the error, or the result
-                return self._eager(args, values)
-        program = self._trace(args)
-        programs.insert(0, program)
-        del programs[MAX_TRACES:]
-        result = self._run(program, numbers_in, values)
-        # None: the trace's own guards failed (fn is not deterministic) or the code raised
-        # where the rule does not (sqrt's slope at 0 is inf in the rule, 0.5 / 0 in the code).
-        return self._eager(args, values) if result is None else result
+        [sample], parts = self._run([_Sample(0, args)], 1.0, _mode.enabled, "call")
+        nodes = [_node(x, self.op, _edges(parts[j]) if parts else ())
+                 for j, x in enumerate(sample.data)]
+        return nodes[0] if sample.kind is None else sample.kind(nodes)
 
-    # ---- replay ---------------------------------------------------------------------------
+    def mean(self, *columns: Sequence[Any]) -> Value:
+        """Return the mean of fn over a batch as one node: sample k's arguments are the k-th
+        entries of the columns, one list per argument of fn.
 
-    def _run(self, program: Program, numbers_in: list[float],
-             values: list[Value]) -> Value | None:
-        """Return the node from program's code; None when one of its guards fails, or when
-        the code raises (program.failed then tells which)."""
-        self._last = program
-        inputs = [*numbers_in, *[v.data for v in values]]
+        Equal (data and every leaf's gradient) to ``ag.mean([fn(*args) for args in
+        zip(*columns)])``; the code is written for one sample and run for each.
+        """
+        return self._reduce("mean", ops.mean, columns)
+
+    def sum(self, *columns: Sequence[Any]) -> Value:  # noqa: A003 - as ag.sum
+        """Return the sum of fn over a batch as one node: as mean, without the 1 / n."""
+        return self._reduce("sum", ops.sum_, columns)
+
+    def map(self, *columns: Sequence[Any]) -> list[Result]:
+        """Return ``[self(*args) for args in zip(*columns)]``. Under no_grad, one run of the
+        code for the batch; otherwise each sample's node gets its own local derivatives."""
+        samples = self._samples("map", columns)
+        if _mode.enabled:
+            return [self(*sample.args) for sample in samples]
+        self._run(samples, 1.0, False, "map")
+        return [Value(s.data[0]) if s.kind is None else s.kind(Value(x) for x in s.data)
+                for s in samples]
+
+    # ---- batches ------------------------------------------------------------------------
+
+    def _reduce(self, how: str, rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],
+                columns: tuple[Sequence[Any], ...]) -> Value:
+        samples = self._samples(how, columns)
+        # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for sum.
+        weight = rule([0.0] * len(samples))[1][0]
+        samples, parts = self._run(samples, weight, _mode.enabled, how)
+        data, _ = rule([s.data[0] for s in samples])
+        op = OpLabel(f"{how} {self.__name__}", "compiled")
+        return _node(data, op, _edges(parts[0]) if parts else ())
+
+    def _samples(self, how: str, columns: tuple[Sequence[Any], ...]) -> list[_Sample]:
+        """The columns as samples, checked: lists (or tuples) of one length n >= 1."""
+        where = f"compile: {self.__name__}.{how}"
+        if not columns:
+            raise TypeError(f"{where} needs one list per argument of {self.__name__}, got none")
+        for i, column in enumerate(columns):
+            if not isinstance(column, (list, tuple)):
+                raise TypeError(f"{where}: argument {i} must be a list with one entry per "
+                                f"sample, got {type(column).__name__}")
+        lengths = {len(column) for column in columns}
+        if len(lengths) > 1:
+            raise ValueError(f"{where}: the lists must have one length (one entry per "
+                             f"sample), got lengths {[len(c) for c in columns]}")
+        if not lengths.pop():
+            raise ValueError(f"{where}: got empty lists; a batch needs at least one sample")
+        return [_Sample(k, args) for k, args in enumerate(zip(*columns))]
+
+    def _run(self, samples: list[_Sample], weight: float, backward: bool,
+             how: str) -> tuple[list[_Sample], list[list[Part]]]:
+        """Run every sample through its structure's code, tracing where none holds, and the
+        failing ones eagerly. Return the samples (their data set) and, for each output, the
+        derivatives found (weighted, to be added up per child)."""
+        groups: dict[Structure, list[_Sample]] = {}
+        for sample in samples:
+            shape = structure(sample.args, sample.numbers, sample.values)
+            values = sample.values
+            if len(values) > 1 and len({id(v) for v in values}) < len(values):
+                # The same Value in two places is one input of the traced code.
+                first: dict[int, int] = {}
+                shape = (shape, tuple(first.setdefault(id(v), i) for i, v in enumerate(values)))
+            groups.setdefault(shape, []).append(sample)
+        parts: list[list[Part]] = []
+        eager: list[_Sample] = []
+        for shape, group in groups.items():
+            if not_finite([x for s in group for x in s.numbers]) or \
+                    not_finite([v.data for s in group for v in s.values]):
+                # inf and NaN meet the rules' edges (exp(inf) raises in eager code): eagerly.
+                bad = [s for s in group if not_finite(s.numbers)
+                       or not_finite([v.data for v in s.values])]
+                eager += bad
+                group = [s for s in group if s not in bad]
+            programs = self._programs.pop(shape, [])
+            self._programs[shape] = programs  # the most recently used structure last
+            if len(self._programs) > MAX_STRUCTURES:
+                del self._programs[next(iter(self._programs))]
+            for trace in list(programs):
+                if not group:
+                    break
+                group = self._replay(trace, group, weight, backward, how, parts, eager)
+            while group:
+                trace = self._trace(group[0].args)
+                programs.insert(0, trace)
+                del programs[MAX_TRACES:]
+                traced_on = group[0]
+                group = self._replay(trace, group, weight, backward, how, parts, eager)
+                if group and group[0] is traced_on:
+                    # The trace's own guards failed: fn is not deterministic. Eagerly.
+                    eager.append(group.pop(0))
+        # In the samples' order: the first whose eager run raises gives the error, as eager.
+        for sample in sorted(eager, key=lambda s: s.index):
+            self._eager(sample, weight, backward, how, parts)
+        return samples, parts
+
+    def _replay(self, trace: _Trace, group: list[_Sample], weight: float, backward: bool,
+                how: str, parts: list[list[Part]], eager: list[_Sample]) -> list[_Sample]:
+        """Run trace's program on the group; return the samples on which a guard failed."""
+        self._last = trace
+        _check_outputs(self.__name__, how, trace.outputs)
+        program = trace.program
+        if trace.outputs > 1 and backward:  # each output's own derivatives: Python's
+            program = trace.python_program(self.__name__)
         captured = [leaf.data for leaf in program.captured]
-        if _not_finite(captured):  # a parameter gone inf or NaN: as for the arguments
-            program.failed = True
-            return None
-        recording = _mode.enabled
-        program.failed = False
-        try:
-            out = program.function(inputs, captured, recording)
-        except (ArithmeticError, ValueError):
-            # The code raises where an op's rule raises, but without the rule's message.
-            program.failed = True
-            return None
-        if out is None:
-            return None
-        data, local_grads = out
-        if _not_finite([data, *(local_grads or ())]):
-            # inf or NaN came out of finite inputs (exp overflowing to inf, say): the rules'
-            # edges are eager code's to decide (exp raises there), so run it eagerly.
-            program.failed = True
-            return None
-        if not recording or local_grads is None:
-            return Value(data)
-        children = (*[values[i] for i in program.value_children], *program.captured_children)
-        return _node(data, self.op, (*children, *local_grads))
+        if not_finite(captured):  # a parameter gone inf or NaN: as for the arguments
+            eager += group
+            return []
+        inputs: list[float] = []
+        for sample in group:
+            inputs += sample.numbers
+            inputs += [v.data for v in sample.values]
+        result = program.run_batch(inputs, len(group), captured, weight, backward)
+        m = trace.outputs
+        retrace: list[_Sample] = []
+        done: list[int] = []
+        for j, (sample, status) in enumerate(zip(group, result.status)):
+            if status == OK:
+                sample.data, sample.kind = result.data[j * m:(j + 1) * m], trace.kind
+                done.append(j)
+            else:
+                (eager if status == EAGER else retrace).append(sample)
+        if not backward or not done:
+            return retrace
+        while len(parts) < m:
+            parts.append([])
+        if m > 1:
+            python = cast(Program, program)
+            for j in done:
+                for out, (positions, captured_children) in enumerate(python.children_of):
+                    values = group[j].values
+                    parts[out].append(((*(values[p] for p in positions), *captured_children),
+                                       result.local_grads[j * m + out]))
+            return retrace
+        positions, per_sample = program.value_children, len(program.value_children)
+        children: list[Value] = []
+        grads: list[float] = []
+        for j in done if per_sample else ():
+            values = group[j].values
+            children += [values[p] for p in positions]
+            grads += [weight * g for g in result.value_grads[j * per_sample:
+                                                             (j + 1) * per_sample]]
+        parts[0].append(((*children, *program.captured_children), (*grads, *result.grads)))
+        return retrace
 
-    def _eager(self, args: tuple[Any, ...], values: list[Value]) -> Value:
-        """Return fn run eagerly on args, as the node the code would have returned.
+    def _eager(self, sample: _Sample, weight: float, backward: bool, how: str,
+               parts: list[list[Part]]) -> None:
+        """Run fn eagerly on sample, as the code would have: set its data, add its parts.
 
         fn gets what tracing gives it (the floats and Values as stand-in leaves), so it raises
         the eager error a traced call would, and the node's local derivatives stop at the
@@ -155,24 +330,29 @@ class Compiled:
         """
         placeholders: list[Value] = []
         stand_ins: list[tuple[Value, str]] = []
+        args = sample.args
         traced = tuple(placeholders_of(arg, name, placeholders, stand_ins, {})
                        for arg, name in zip(args, argument_names(self.fn, len(args))))
-        result = self.fn(*traced)
-        if not isinstance(result, Value):
-            raise TypeError(f"compile: {self.__name__} must return a Value, "
-                            f"got {type(result).__name__}")
-        if not _mode.enabled:
-            return Value(result.data)
+        results, sample.kind = _outputs(self.__name__, self.fn(*traced))
+        _check_outputs(self.__name__, how, len(results))
+        sample.data = [result.data for result in results]
+        if not backward:
+            return
         numbers = {id(p) for p in placeholders}  # the arguments' numbers get no gradient
-        leaves = [leaf for leaf in graph_leaves(result) if id(leaf) not in numbers]
-        real = {id(proxy): value for (proxy, _), value in zip(stand_ins, values)}
-        children = [real.get(id(leaf), leaf) for leaf in leaves]
-        return _node(result.data, self.op, (*children, *grad(result, leaves)))
+        real = {id(proxy): value for (proxy, _), value in zip(stand_ins, sample.values)}
+        while len(parts) < len(results):
+            parts.append([])
+        for out, result in enumerate(results):
+            leaves = [leaf for leaf in graph_leaves(result) if id(leaf) not in numbers]
+            local_grads = grad(result, leaves)
+            parts[out].append(([real.get(id(leaf), leaf) for leaf in leaves],
+                               [weight * g for g in local_grads] if weight != 1.0
+                               else local_grads))
 
     # ---- tracing ----------------------------------------------------------------------------
 
-    def _trace(self, args: tuple[Any, ...]) -> Program:
-        """Run fn eagerly on args, its numbers replaced by Values, and return its program."""
+    def _trace(self, args: tuple[Any, ...]) -> _Trace:
+        """Run fn eagerly on args, its numbers replaced by Values, and return its trace."""
         names = argument_names(self.fn, len(args))
         placeholders: list[Value] = []
         values: list[tuple[Value, str]] = []  # each argument Value's stand-in, and its place
@@ -186,25 +366,59 @@ class Compiled:
             comparisons = _mode.comparisons
         finally:
             _mode.enabled, _mode.comparisons = previous
-        if not isinstance(result, Value):
-            raise TypeError(f"compile: {self.__name__} must return a Value, "
-                            f"got {type(result).__name__}")
-        lines, leaves, guards, sweep = lines_of(result, comparisons, placeholders, values)
+        results, kind = _outputs(self.__name__, result)
+        lines, leaves, guards, sweeps = lines_of(results, comparisons, placeholders, values)
         # Drop the traced graph: a leaf no one else holds was made inside fn, a constant.
-        del result, comparisons, traced, proxies
-        plan = make_plan(self.__name__, lines, leaves, guards, sweep, len(placeholders),
+        del result, results, comparisons, traced, proxies
+        plan = make_plan(self.__name__, lines, leaves, guards, sweeps, len(placeholders),
                          len(placeholders) + len(values))
-        program = write_program(plan, self.__name__, _filename(self))
+        filename = _filename(self)
+        program = _write(plan, self.__name__, filename, self.backend)
+        python = program if isinstance(program, Program) else None
         self.traces += 1
-        return program
+        return _Trace(program, kind, len(plan.outputs), filename,
+                      None if python else plan, python)
+
+
+def _outputs(name: str, result: object) -> tuple[list[Value], type | None]:
+    """fn's result as a list of Values, and its kind (list or tuple; None for one Value)."""
+    if isinstance(result, Value):
+        return [result], None
+    if type(result) in (list, tuple) and result and \
+            all(isinstance(v, Value) for v in result):  # type: ignore[attr-defined]
+        return list(result), type(result)  # type: ignore[call-overload]
+    got = (f"an empty {type(result).__name__}" if type(result) in (list, tuple) and not result
+           else type(result).__name__)
+    raise TypeError(f"compile: {name} must return a Value or a flat list or tuple of "
+                    f"Values, got {got}")
+
+
+def _check_outputs(name: str, how: str, outputs: int) -> None:
+    if outputs > 1 and how in ("mean", "sum"):
+        raise TypeError(f"compile: {name}.{how} needs {name} to return one Value (a sample's "
+                        f"loss), got {outputs} Values")
+
+
+def _edges(parts: list[Part]) -> tuple[Value | float, ...]:
+    """The node's edges: each child once, its derivatives from every part added up."""
+    if len(parts) == 1:
+        children, grads = parts[0]
+        return (*children, *grads)
+    index: dict[int, int] = {}
+    merged: list[Value] = []
+    sums: list[float] = []
+    for children, grads in parts:
+        for child, g in zip(children, grads):
+            i = index.get(id(child))
+            if i is None:
+                index[id(child)] = len(merged)
+                merged.append(child)
+                sums.append(g)
+            else:
+                sums[i] += g
+    return (*merged, *sums)
 
 
 def _filename(compiled: Compiled) -> str:
     name = getattr(compiled.fn, "__qualname__", compiled.__name__)
     return f"<ag.compile {name} #{compiled.traces}>"
-
-
-def _not_finite(numbers_in: list[float]) -> bool:
-    """True if any number is inf or NaN (or they add up past the largest float)."""
-    total = sum(numbers_in)
-    return total - total != 0.0

@@ -1,9 +1,10 @@
 """ag.compile's code writer: a traced graph, as lines, becomes one Python function.
 
-The function reads its inputs and the captured leaves, computes every node's data (one line
-per op, from the op's code in ops.OPS), checks the guards, then sweeps back (one line per
-edge, each a chain-rule step d_child += d_node * local) and returns the result's data and its
-derivative with respect to each leaf the result depends on.
+The function runs a batch of samples, one after another: for each it reads the sample's
+inputs, computes every node's data (one line per op, from the op's code in ops.OPS), checks
+the guards, then sweeps back (one line per edge, each a chain-rule step d_child += d_node *
+local). The derivatives with respect to the captured leaves (a model's parameters) add up
+over the samples in the function's locals; one call runs the whole batch.
 """
 
 from __future__ import annotations
@@ -14,22 +15,28 @@ import linecache
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import ops
 from ..value import Value
-from .tracing import Leaf, Line, Plan, flat_operands
+from .tracing import EAGER, OK, BatchResult, Leaf, Line, Plan, flat_operands, not_finite
 
-# The generated function: (inputs, captured leaves' data, with backward) -> None when a guard
-# fails, else (data, the local derivatives of the result's children; None without backward).
-CodeFunction = Callable[[list[float], list[float], bool],
-                        tuple[float, tuple[float, ...] | None] | None]
+# The generated function: (inputs, n, captured leaves' data, with backward) -> (data, status,
+# each captured child's derivative summed over the samples, the argument Values' derivatives
+# per sample, each output's derivatives per sample when there are several outputs).
+BatchFunction = Callable[[Sequence[float], int, Sequence[float], bool],
+                         tuple[list[float], list[int], tuple[float, ...], list[float],
+                               list[tuple[float, ...]]]]
 # A node with this many steps in the backward pass skips them all when its gradient is 0.
 SKIP_AT = 3
 # Short names for nn's module paths, so a line stays readable: layers.0.neurons.3.z -> L0_n3_z.
 ABBREVIATIONS = {"layers": "L", "neurons": "n"}
+
+
+class Retrace(Exception):
+    """Raised by a guard in the generated code: this sample must be traced again."""
 
 
 @dataclass
@@ -37,51 +44,136 @@ class Program:
     """The generated code of one trace, and what a call gives it and makes of its result."""
 
     source: str
-    function: CodeFunction
+    function: BatchFunction
     captured: list[Value]  # read at every call, in the code's order
     captured_children: tuple[Value, ...]  # those the result depends on: the node's children
     value_children: tuple[int, ...]  # which of the call's argument Values are children
-    failed: bool = False  # the last run raised (a math error; eager code then runs instead)
+    slots: int  # numbers per sample in the inputs
+    outputs: int  # how many Values fn returns
+    # With several outputs, each one's children: (argument-Value positions, captured leaves),
+    # as local_grads gives their derivatives.
+    children_of: list[tuple[tuple[int, ...], tuple[Value, ...]]]
+
+    def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
+                  weight: float, backward: bool) -> BatchResult:
+        """Run n samples (inputs sample-major) through the code: see BatchResult."""
+        try:
+            data, status, grads, value_grads, local_grads = self.function(
+                inputs, n, captured, backward)
+        except (ArithmeticError, ValueError):
+            pass  # a backward pass raised (the code, not the rule: sqrt's slope at 0)
+        else:
+            if not backward:
+                return BatchResult(data, status)
+            if not not_finite([*grads, *value_grads, *(g for s in local_grads for g in s)]):
+                summed = [weight * g for g in grads] if weight != 1.0 else list(grads)
+                if len(local_grads) + len(value_grads) and status.count(OK) < n:
+                    # The code kept only the OK samples' derivatives: put each in its place.
+                    value_grads = _spread(value_grads, status, len(self.value_children), 0.0)
+                    local_grads = _spread(local_grads, status, self.outputs, ())
+                return BatchResult(data, status, summed, value_grads, local_grads)
+        # One sample's derivatives raised or came out inf or NaN, spoiling the sums: run the
+        # samples one at a time, so that sample alone goes to eager code.
+        return self._one_at_a_time(inputs, n, captured, weight)
+
+    def _one_at_a_time(self, inputs: Sequence[float], n: int, captured: Sequence[float],
+                       weight: float) -> BatchResult:
+        data: list[float] = []
+        status: list[int] = []
+        value_grads: list[float] = []
+        local_grads: list[tuple[float, ...]] = []
+        sums = [0.0] * len(self.captured_children) if self.outputs == 1 else []
+        slots, per_sample = self.slots, len(self.value_children)
+        for k in range(n):
+            try:
+                out = self.function(inputs[k * slots:(k + 1) * slots], 1, captured, True)
+                bad = not_finite([*out[2], *out[3], *(g for s in out[4] for g in s)])
+            except (ArithmeticError, ValueError):
+                out, bad = None, True
+            if out is None or bad or out[1][0] != OK:
+                data += [math.nan] * self.outputs
+                status.append(EAGER if out is None or bad else out[1][0])
+                value_grads += [0.0] * per_sample
+                local_grads += [()] * (self.outputs if self.outputs > 1 else 0)
+                continue
+            data += out[0]
+            status.append(OK)
+            value_grads += out[3]
+            local_grads += out[4]
+            sums = [s + weight * g for s, g in zip(sums, out[2])]
+        return BatchResult(data, status, sums, value_grads, local_grads)
+
+
+def _spread(items: list[Any], status: list[int], width: int, filler: Any) -> list[Any]:
+    """items, width per OK sample, with width fillers in the place of each other sample."""
+    if not items:
+        return items
+    spread: list[Any] = []
+    taken = 0
+    for state in status:
+        if state == OK:
+            spread += items[taken:taken + width]
+            taken += width
+        else:
+            spread += [filler] * width
+    return spread
 
 
 def write_program(plan: Plan, name: str, filename: str) -> Program:
-    """Return the Program for plan: one Python function that computes the forward pass,
-    checks the guards, then sweeps back."""
-    lines, count, output, children = plan.lines, plan.count, plan.output, plan.children
+    """Return the Program for plan: one Python function that runs a batch of samples, each
+    through the forward pass, the guards, then the backward sweep."""
+    lines, count, children = plan.lines, plan.count, plan.children
     captured, constants, guards = plan.captured, plan.constants, plan.guards
-    writer = _Writer(lines, constants, count, plan.slots)
-    body = writer.prologue(captured)
-    body += writer.forward(guards, output)
-    body.append("if not backward:")
-    body.append(f"    return {writer.operand(output)}, None")
-    body += writer.backward(plan.sweep, children)
+    several = len(plan.outputs) > 1
+    writer = _Writer(lines, constants, count, plan.slots, accumulate=not several)
+    leaf_children = [i for i in children if lines[i].key == "leaf"]
+    body = writer.prologue(captured, [] if several else leaf_children)
+    body += writer.loop()
+    sample = writer.forward(guards, plan.outputs)
+    if several:  # each output's sweep, its derivatives kept per sample
+        for sweep, its_children in zip(plan.sweeps, plan.children_of):
+            steps, grads = writer.backward(sweep, its_children)
+            sample += [*steps, "local_grads.append((", *_rows(grads), "))"]
+    else:
+        steps, grads = writer.backward(plan.sweep,
+                                       [i for i in children if lines[i].key == "input"])
+        sample += [*steps, *(["value_grads += (", *_rows(grads), ")"] if grads else [])]
+    body += [f"    {line}" for line in sample]
+    sums = [] if several else writer.names_of(leaf_children)
+    body += ["return data, status, (", *_rows(sums), "), value_grads, local_grads"]
     function_name = _identifier(name) or "compiled"
     if function_name in _RESERVED or hasattr(builtins, function_name):
         function_name += "_"
     header = (f"# Written by ag.compile from {name}: {len(lines)} nodes, "
               f"{len(guards)} guards.\n"
-              f"def {function_name}(inputs, captured, backward=True):\n")
+              f"def {function_name}(inputs, n, captured, backward=True):\n")
     source = header + "".join(f"    {line}\n" for line in body)
     code = compile(source, filename, "exec")
     # linecache: a traceback through the code shows its lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict[str, Any] = {"math": math, "fsum": math.fsum, "ops": ops}
+    namespace: dict[str, Any] = {"math": math, "fsum": math.fsum, "ops": ops,
+                                 "Retrace": Retrace}
     exec(code, namespace)
     # Held from here on: the code reads them at every call.
     held: list[Value] = [value for leaf in captured if (value := leaf.ref()) is not None]
     by_line = {leaf.line: value for leaf, value in zip(captured, held)}
-    return Program(source, namespace[function_name], held,
-                   tuple(by_line[i] for i in children if lines[i].key == "leaf"),
-                   tuple(lines[i].operands[0] - count for i in children
-                         if lines[i].key == "input"))
+    def split(children: list[int]) -> tuple[tuple[int, ...], tuple[Value, ...]]:
+        return (tuple(lines[i].operands[0] - count for i in children if lines[i].key == "input"),
+                tuple(by_line[i] for i in children if lines[i].key == "leaf"))
+
+    value_children, captured_children = split(children)
+    return Program(source, namespace[function_name], held, captured_children, value_children,
+                   plan.slots, len(plan.outputs), [split(c) for c in plan.children_of])
 
 
 class _Writer:
     """Names every line, then writes the function's statements."""
 
     def __init__(self, lines: list[Line], constants: dict[int, float], count: int,
-                 slots: int) -> None:
+                 slots: int, accumulate: bool) -> None:
         self.lines, self.constants, self.count, self.slots = lines, constants, count, slots
+        # One output: the captured leaves' derivatives add up over the samples, in place.
+        self.accumulate = accumulate
         self.names: list[str] = []
         self.taken: set[str] = set()
         self.counts: dict[str, int] = {}  # base name -> the number its next name starts from
@@ -119,20 +211,38 @@ class _Writer:
             return self.sources[ref]
         return _literal(ref)
 
-    def prologue(self, captured: list[Leaf]) -> list[str]:
+    def names_of(self, indices: list[int]) -> list[str]:
+        return [f"d_{self.names[i]}" for i in indices]
+
+    def prologue(self, captured: list[Leaf], accumulators: list[int]) -> list[str]:
+        body = []
+        if captured:
+            body.append("# Values the function reads besides its arguments (parameters)")
+            body += _unpack([self.names[leaf.line] for leaf in captured], "captured")
+        if accumulators:
+            body.append("# d result / d parameter, summed over the samples")
+            names = self.names_of(accumulators)
+            body += [" = ".join([*names[k:k + 6], "0.0"]) for k in range(0, len(names), 6)]
+        body.append("data, status, value_grads, local_grads = [], [], [], []")
+        return body
+
+    def loop(self) -> list[str]:
+        """The loop over the samples, and the unpacking of one sample's inputs."""
         names = ["_"] * self.slots  # "_" for an argument the function does not use
         for i, line in enumerate(self.lines):
             if line.key == "input":
                 names[line.operands[0]] = self.names[i]
-        body = ["# inputs: the numbers and Values of the arguments (a, b, = s[0:2] names a slice's",
-                "# items)"]
-        body += _unpack(names, "inputs")
-        if captured:
-            body.append("# Values the function reads besides its arguments (parameters)")
-            body += _unpack([self.names[leaf.line] for leaf in captured], "captured")
-        return body
+        slots = self.slots
+        if not slots:
+            return ["for _sample in range(n):"]
+        rows = [", ".join(names[k:k + 6]) + "," for k in range(0, slots, 6)]
+        unpack = ([f"    {rows[0]} = inputs[k:k + {slots}]"] if len(rows) == 1 else
+                  [f"    ({rows[0]}", *(f"     {row}" for row in rows[1:-1]),
+                   f"     {rows[-1]}) = inputs[k:k + {slots}]"])
+        return [f"for k in range(0, n * {slots}, {slots}):  # one sample at a time",
+                "    # the sample's inputs: the numbers and Values of its arguments", *unpack]
 
-    def forward(self, guards: list[tuple[int, str, Any, bool]], output: int) -> list[str]:
+    def forward(self, guards: list[tuple[int, str, Any, bool]], outputs: list[int]) -> list[str]:
         checks: dict[int, list[str]] = {}
         for a, symbol, b, outcome in guards:
             after = max(a, b) if isinstance(b, int) else a
@@ -140,8 +250,8 @@ class _Writer:
             if symbol == "==" and not isinstance(b, int):
                 test = _same_number(self.operand(a), b)  # float(x): this very number
             checks.setdefault(after, []).append(
-                f"if {'not ' if outcome else ''}{test}: return None  # guard")
-        body = ["# forward pass; a guard, `if ...: return None`, sends a call on which a",
+                f"if {'not ' if outcome else ''}{test}: raise Retrace  # guard")
+        body = ["# forward pass; a guard, `if ...: raise Retrace`, sends a sample on which a",
                 "# comparison made while tracing comes out otherwise back to be traced again"]
         body += checks.pop(-1, [])
         section = None
@@ -150,7 +260,24 @@ class _Writer:
                 section = self._section(body, line.label, section)
                 body += self._forward_lines(i, line)
             body += checks.get(i, [])
-        return body
+        results = [self.operand(i) for i in outputs]
+        for result in dict.fromkeys(results):
+            body.append(f"if {result} - {result} != 0.0: raise FloatingPointError  "
+                        "# inf or NaN")
+        nans = ", ".join(["math.nan"] * len(outputs))
+        return ["try:", *(f"    {line}" for line in body),
+                "except Retrace:  # a comparison came out otherwise: trace this sample again",
+                f"    data += ({nans},)",
+                "    status.append(1)",
+                "    continue",
+                "except (ArithmeticError, ValueError):  # a math error, inf or NaN: run this",
+                f"    data += ({nans},)  # sample eagerly (which raises eager's error)",
+                "    status.append(2)",
+                "    continue",
+                f"data += ({', '.join(results)},)",
+                "status.append(0)",
+                "if not backward:",
+                "    continue"]
 
     def _section(self, body: list[str], label: str, current: str | None) -> str | None:
         """Add a comment where the module path of the labels changes: one per layer."""
@@ -220,13 +347,19 @@ class _Writer:
         fields = self._fields(line, args, name)
         return [code.format(**fields) for code in op.local_code]
 
-    def backward(self, sweep: list[int], children: list[int]) -> list[str]:
+    def backward(self, sweep: list[int], children: list[int]) -> tuple[list[str], list[str]]:
+        """The backward sweep from sweep[0], and the names of the derivatives of children
+        (those it does not add up in place over the samples)."""
         output = sweep[0]
         body = ["# backward pass: d_n is d result / d n, and each line one step of the chain",
                 "# rule, d_child += d_node * (d node / d child); `if d_n:` skips the steps of a",
                 "# gradient that is exactly 0"]
-        assigned = {output}
-        body.append(f"d_{self.names[output]} = 1.0")
+        # The captured leaves' derivatives are sums over the samples: always added to.
+        summed = {i for i, line in enumerate(self.lines)
+                  if self.accumulate and line.key == "leaf" and self.grad_needed[i]}
+        assigned = set(summed)
+        body.append(f"d_{self.names[output]} {'+=' if output in summed else '='} 1.0")
+        assigned.add(output)
         section = None
         for i in sweep:
             line = self.lines[i]
@@ -255,11 +388,12 @@ class _Writer:
             body += [f"    {step}" for step in steps]
             if first:
                 body += ["else:", f"    {' = '.join(first)} = 0.0"]
-        grads = [f"d_{self.names[i]}" if i in assigned else "0.0" for i in children]
-        body.append(f"return {self.operand(output)}, (")
-        body += [f"    {', '.join(grads[k:k + 6])}," for k in range(0, len(grads), 6)]
-        body.append(")")
-        return body
+        return body, [f"d_{self.names[i]}" if i in assigned else "0.0" for i in children]
+
+
+def _rows(names: list[str], width: int = 6) -> list[str]:
+    """The items of a tuple written over several lines, width a line."""
+    return [f"    {', '.join(names[k:k + width])}," for k in range(0, len(names), width)]
 
 
 def _same_number(x: str, number: float) -> str:
@@ -319,4 +453,5 @@ def _identifier(label: str) -> str:
 
 
 # Names the generated code itself uses.
-_RESERVED = {"inputs", "captured", "backward", "math", "fsum", "ops", "_"}
+_RESERVED = {"inputs", "captured", "backward", "math", "fsum", "ops", "_", "n", "k", "data",
+             "status", "value_grads", "local_grads", "Retrace", "_sample"}

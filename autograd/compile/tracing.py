@@ -1,7 +1,8 @@
 """Tracing for ag.compile: arguments become stand-in leaves, and a traced graph becomes lines.
 
 The lines are what both writers read: one per node, in topological order, each an op of
-``ops.OPS`` over earlier lines, an input, or a leaf.
+``ops.OPS`` over earlier lines, an input, or a leaf. A writer's program runs a batch of
+samples through ``run_batch`` and answers with a ``BatchResult``.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import inspect
 import numbers
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import ops
 from ..functional import node_operands
@@ -51,23 +52,28 @@ class Plan:
 
     lines: list[Line]
     guards: list[tuple[int, str, Any, bool]]  # (line, symbol, line or number, outcome)
-    sweep: list[int]  # the result's lines in the backward pass's order, the result first
+    sweep: list[int]  # outputs[0]'s lines in the backward pass's order, outputs[0] first
     count: int  # inputs[:count] are the arguments' numbers, inputs[count:slots] their Values
     slots: int
     captured: list[Leaf]  # read at every call, in the order the forward pass first uses them
     constants: dict[int, float]  # line -> number: the leaves made inside fn
-    children: list[int]  # the result node's children: argument Values, then captured leaves
+    # The result node's children: argument Values, then captured leaves (with several
+    # outputs, those of any output; children_of has each output's own).
+    children: list[int]
+    outputs: list[int] = field(default_factory=list)  # the lines fn returned, in order
+    sweeps: list[list[int]] = field(default_factory=list)  # each output's sweep
+    children_of: list[list[int]] = field(default_factory=list)  # each output's children
 
     @property
     def output(self) -> int:
-        return self.sweep[0]
+        return self.outputs[0]
 
 
 def make_plan(name: str, lines: list[Line], leaves: list[Leaf],
-              guards: list[tuple[int, str, Any, bool]], sweep: list[int], count: int,
+              guards: list[tuple[int, str, Any, bool]], sweeps: list[list[int]], count: int,
               slots: int) -> Plan:
-    """Return the Plan of a trace named name; sweep lists the result's lines in the order the
-    backward pass takes them, result first."""
+    """Return the Plan of a trace named name; sweeps lists, for each output fn returned, its
+    lines in the order the backward pass takes them, that output first."""
     for leaf in leaves:
         if leaf.made_by_hand and leaf.ref() is None:
             # Made inside the function, by hand: its data depends on the arguments in a way
@@ -85,12 +91,62 @@ def make_plan(name: str, lines: list[Line], leaves: list[Leaf],
     captured = sorted((leaf for leaf in leaves if leaf.ref() is not None),
                       key=lambda leaf: first_use.get(leaf.line, leaf.line))
     constants = {leaf.line: leaf.data for leaf in leaves if leaf.ref() is None}
-    # The node's children: the argument Values the result depends on, then the captured leaves.
-    children = [i for i, line in enumerate(lines)
-                if line.in_result and line.key == "input" and line.operands[0] >= count]
-    children += [i for i, line in enumerate(lines)
-                 if line.in_result and line.key == "leaf" and i not in constants]
-    return Plan(lines, guards, sweep, count, slots, captured, constants, children)
+
+    def children_in(reached: set[int]) -> list[int]:
+        # The argument Values reached, then the captured leaves, in line order.
+        return ([i for i in sorted(reached) if lines[i].key == "input"
+                 and lines[i].operands[0] >= count]
+                + [i for i in sorted(reached) if lines[i].key == "leaf" and i not in constants])
+
+    children_of = [children_in(set(sweep)) for sweep in sweeps]
+    children = children_of[0] if len(sweeps) == 1 else \
+        children_in({i for sweep in sweeps for i in sweep})
+    return Plan(lines, guards, sweeps[0], count, slots, captured, constants, children,
+                [sweep[0] for sweep in sweeps], sweeps, children_of)
+
+
+# A sample's status in a BatchResult.
+OK, RETRACE, EAGER = 0, 1, 2
+
+
+@dataclass
+class BatchResult:
+    """What a program's run_batch returns for n samples of m outputs each.
+
+    data: n * m floats, sample-major. status: n ints, OK, RETRACE (a guard came out
+    otherwise: trace that sample again) or EAGER (a math error or an inf or NaN: run that
+    sample eagerly). grads: one float per captured child (the leaf lines among
+    plan.children, in that order), the sum over the OK samples of weight * d out / d child.
+    value_grads: n * (the argument-Value children) floats, sample-major, d out / d child
+    unweighted. Both only for one output with backward, else empty. local_grads: with
+    several outputs and backward (the Python program only), for each sample and output j,
+    d out_j / d child for each child of children_of[j].
+    """
+
+    data: Sequence[float]
+    status: Sequence[int]
+    grads: Sequence[float] = ()
+    value_grads: Sequence[float] = ()
+    local_grads: Sequence[Sequence[float]] = ()
+
+
+class BatchProgram(Protocol):
+    """What Compiled needs of a program, whichever writer wrote it."""
+
+    captured: list[Value]  # read at every call, in plan.captured's order
+    captured_children: tuple[Value, ...]  # the captured leaves among plan.children
+    value_children: tuple[int, ...]  # which of a sample's argument Values are children
+
+    def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
+                  weight: float, backward: bool) -> BatchResult:
+        """Run n samples; inputs[k * plan.slots + j] is sample k's slot j."""
+        ...
+
+
+def not_finite(numbers_in: Sequence[float]) -> bool:
+    """True if any number is inf or NaN (or they add up past the largest float)."""
+    total = sum(numbers_in)
+    return total - total != 0.0
 
 
 def flat_operands(operands: tuple[Any, ...]) -> list[Any]:
@@ -166,13 +222,14 @@ def argument_names(fn: Callable[..., Any], count: int) -> list[str]:
 # ---- from the traced graph to lines, with no Value kept but inputs and captured leaves ------
 
 
-def lines_of(result: Value, comparisons: list[tuple[Any, str, Any, bool]],
-           placeholders: list[Value], values: list[tuple[Value, str]]
-           ) -> tuple[list[Line], list[Leaf], list[tuple[int, str, Any, bool]], list[int]]:
-    """Return the program's lines in topological order, its leaves, its guards, and the
-    backward sweep (the indices of the result's lines, the result first).
+def lines_of(results: list[Value], comparisons: list[tuple[Any, str, Any, bool]],
+             placeholders: list[Value], values: list[tuple[Value, str]]
+             ) -> tuple[list[Line], list[Leaf], list[tuple[int, str, Any, bool]],
+                        list[list[int]]]:
+    """Return the program's lines in topological order, its leaves, its guards, and each
+    result's backward sweep (the indices of its lines, that result first).
 
-    Walks the graph from the result (and from the compared Values), stopping at the inputs.
+    Walks the graph from the results (and from the compared Values), stopping at the inputs.
     Operands become indices into the lines; numbers stay numbers.
     """
     inputs: dict[int, int] = {id(v): i for i, v in enumerate(placeholders)}
@@ -182,7 +239,7 @@ def lines_of(result: Value, comparisons: list[tuple[Any, str, Any, bool]],
         places.setdefault(id(v), v.label or place)
     # The compared Values first: their guards are checked before the rest of the forward pass.
     roots = [side for a, _, b, _ in comparisons
-             for side in ((a, b) if isinstance(b, Value) else (a,))] + [result]
+             for side in ((a, b) if isinstance(b, Value) else (a,))] + results
     index: dict[int, int] = {}
     lines: list[Line] = []
     leaves: list[Leaf] = []
@@ -204,12 +261,14 @@ def lines_of(result: Value, comparisons: list[tuple[Any, str, Any, bool]],
         lines.append(Line(node.label, key, refs, params))
     # The backward pass in eager backward()'s order: each gradient's terms add up in the same
     # order, so the code's floats are eager's, bit for bit.
-    sweep = [index[id(node)] for node in reversed(order([result], inputs))]
-    for line_index in sweep:
-        lines[line_index].in_result = True
+    sweeps = [[index[id(node)] for node in reversed(order([result], inputs))]
+              for result in results]
+    for sweep in sweeps:
+        for line_index in sweep:
+            lines[line_index].in_result = True
     guards = [(index[id(a)], symbol, ref(b, index), outcome)
               for a, symbol, b, outcome in comparisons]
-    return lines, leaves, guards, sweep
+    return lines, leaves, guards, sweeps
 
 
 def ref(operand: Any, index: dict[int, int]) -> Any:

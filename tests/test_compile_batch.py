@@ -1,0 +1,384 @@
+"""ag.compile over batches: mean, sum and map run one sample's code for every sample, and give
+eager's data and gradients; guards, errors and structures per sample."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import random
+import sys
+from collections.abc import Callable, Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import Dag, dags, tame
+
+import autograd as ag
+from autograd import Value, no_grad
+from autograd.compile.tracing import EAGER, OK, RETRACE
+from nn import MLP, cross_entropy, hinge_loss
+
+
+def _close(a: float, b: float, rel: float = 1e-12, floor: float = 1e-15) -> bool:
+    return a == b or abs(a - b) <= rel * max(abs(a), abs(b)) + floor
+
+
+def _grads(make: Callable[[], Value], leaves: Sequence[Value]) -> tuple[float, list[float]]:
+    """make()'s data and each leaf's grad after backward(), grads reset before and after."""
+    for leaf in leaves:
+        leaf.grad = 0.0
+    out = make()
+    out.backward()
+    grads = [leaf.grad for leaf in leaves]
+    for leaf in leaves:
+        leaf.grad = 0.0
+    return out.data, grads
+
+
+def _assert_same(got: tuple[float, list[float]], want: tuple[float, list[float]]) -> None:
+    assert _close(got[0], want[0]), (got[0], want[0])
+    for g, w in zip(got[1], want[1]):
+        assert _close(g, w), (g, w)
+
+
+def _points(n: int, seed: int = 0) -> tuple[list[list[float]], list[float]]:
+    rng = random.Random(seed)
+    xs = [[rng.uniform(-2.0, 2.0), rng.uniform(-1.0, 1.5)] for _ in range(n)]
+    return xs, [1.0 if x[1] > math.sin(x[0]) else -1.0 for x in xs]
+
+
+# ---- equal to eager ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["mean", "sum"])
+def test_mean_and_sum_of_an_mlp_loss_equal_eager(how: str) -> None:
+    model = MLP(2, [8, 8, 1], seed=1)
+    params = model.parameters()
+
+    def loss(x, y):
+        return hinge_loss([model(x)[0]], [y])
+
+    step = ag.compile(loss)
+    reduce = ag.mean if how == "mean" else ag.sum
+    for seed in range(3):  # the first batch traces; the others replay
+        xs, ys = _points(25, seed)
+        got = _grads(lambda xs=xs, ys=ys: getattr(step, how)(xs, ys), params)
+        want = _grads(lambda xs=xs, ys=ys: reduce([loss(x, y) for x, y in zip(xs, ys)]),
+                      params)
+        _assert_same(got, want)
+        assert got[1] != [0.0] * len(params)
+    assert step.traces == 1
+
+
+def test_a_cross_entropy_model_with_one_hot_targets_equals_eager() -> None:
+    model = MLP(4, [6, 3], activation="tanh", seed=2)
+    params = model.parameters()
+    rng = random.Random(3)
+    images = [[rng.gauss(0.0, 1.0) for _ in range(4)] for _ in range(17)]
+    targets = [[1.0 if j == k % 3 else 0.0 for j in range(3)] for k in range(17)]
+
+    def loss(image, target):
+        return cross_entropy([model(image)], [target])
+
+    step = ag.compile(loss)
+    got = _grads(lambda: step.mean(images, targets), params)
+    want = _grads(lambda: ag.mean([loss(i, t) for i, t in zip(images, targets)]), params)
+    _assert_same(got, want)
+    assert step.traces == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(dag=dags(max_leaves=5), data=st.data())
+def test_random_programs_over_a_batch_equal_eager(dag: Dag, data: st.DataObject) -> None:
+    # The first leaves are parameters (captured), the others a sample's numbers.
+    split = data.draw(st.integers(0, len(dag.leaves)))
+    params = [Value(x) for x in dag.leaves[:split]]
+    n = data.draw(st.integers(1, 6))
+    rows = [[x + 0.1 * k for x in dag.leaves[split:]] for k in range(n)]
+
+    def fn(*xs):
+        return dag.build([*params, *xs])[-1]
+
+    eager_nodes = [dag.build([*params, *map(Value, row)]) for row in rows]
+    if not all(tame(nodes) for nodes in eager_nodes):
+        return
+    columns = [list(column) for column in zip(*rows)] or [[()] * n]
+    if not rows[0]:  # no numbers per sample: one argument that holds none
+
+        def fn(_empty):  # noqa: F811 - the same program, with an argument to batch over
+            return dag.build(params)[-1]
+
+    step = ag.compile(fn)
+    got = _grads(lambda: step.mean(*columns), params)
+    want = _grads(lambda: ag.mean([nodes[-1] for nodes in
+                                   (dag.build([*params, *map(Value, row)]) for row in rows)]),
+                  params)
+    _assert_same(got, want)
+    assert step.traces == 1
+
+
+def test_the_node_has_the_leaves_the_samples_depend_on_as_children() -> None:
+    w, b, unused = Value(0.5, label="w"), Value(-1.0, label="b"), Value(3.0)
+
+    def fn(x):
+        return (w * x + b).tanh()
+
+    out = ag.compile(fn).mean([1.0, 2.0, -0.5])
+    assert set(out.children) == {w, b} and unused not in out.children
+    assert out.op == "mean fn"
+    eager = ag.mean([fn(x) for x in (1.0, 2.0, -0.5)])
+    for child, local in zip(out.children, out.local_grads):
+        assert _close(local, ag.grad(eager, [child])[0])
+
+
+def test_argument_values_are_children_with_their_own_derivatives() -> None:
+    w = Value(2.0)
+    xs = [Value(0.5), Value(-1.0), Value(3.0)]
+    step = ag.compile(lambda x, c: (w * x).tanh() * c)
+    leaves = [w, *xs]
+    got = _grads(lambda: step.sum(xs, [1.0, 2.0, 3.0]), leaves)
+    want = _grads(lambda: ag.sum([(w * x).tanh() * c for x, c in zip(xs, [1.0, 2.0, 3.0])]),
+                  leaves)
+    _assert_same(got, want)
+    shared = Value(1.5)  # the same Value in every sample: its derivatives add up
+    got = _grads(lambda: step.mean([shared] * 4, [1.0, 2.0, 3.0, 4.0]), [w, shared])
+    want = _grads(lambda: ag.mean([(w * shared).tanh() * c for c in (1.0, 2.0, 3.0, 4.0)]),
+                  [w, shared])
+    _assert_same(got, want)
+
+
+def test_map_equals_calling_once_per_sample() -> None:
+    w = Value(0.7)
+    step = ag.compile(lambda x: (w * x).sigmoid())
+    outs = step.map([1.0, -2.0, 0.5])
+    assert [o.data for o in outs] == [step(x).data for x in (1.0, -2.0, 0.5)]
+    assert all(o.children == (w,) for o in outs)
+    assert [o.local_grads for o in outs] == [step(x).local_grads for x in (1.0, -2.0, 0.5)]
+    with no_grad():
+        leaves = step.map([1.0, -2.0, 0.5])
+    assert [o.data for o in leaves] == [o.data for o in outs]
+    assert all(o.children == () for o in leaves)
+    assert step.traces == 1
+
+
+# ---- several outputs --------------------------------------------------------------------------
+
+
+def test_a_function_returning_a_list_returns_a_list_of_nodes() -> None:
+    model = MLP(3, [4, 2], activation="tanh", seed=0)
+    params = model.parameters()
+    step = ag.compile(lambda x: model(x))
+    x = [0.5, -1.0, 2.0]
+    outs = step(x)
+    eager = model(x)
+    assert isinstance(outs, list) and len(outs) == 2
+    for out, e in zip(outs, eager):
+        assert _close(out.data, e.data)
+        want = dict(zip(params, ag.grad(e, params)))
+        assert set(out.children) <= set(params)
+        for child, local in zip(out.children, out.local_grads):
+            assert _close(local, want[child])
+    loss = outs[0] * outs[1]
+    got = _grads(lambda: step(x)[0] * step(x)[1], params)
+    want_grads = _grads(lambda: model(x)[0] * model(x)[1], params)
+    _assert_same(got, want_grads)
+    assert loss.data == pytest.approx(eager[0].data * eager[1].data)
+    assert step.traces == 1
+
+
+def test_a_tuple_stays_a_tuple_and_map_gives_one_per_sample() -> None:
+    a = Value(2.0)
+    step = ag.compile(lambda x: (a * x, a + x, x * x))
+    out = step(Value(3.0))
+    assert isinstance(out, tuple) and [o.data for o in out] == [6.0, 5.0, 9.0]
+    assert out[2].local_grads == (6.0,)
+    rows = step.map([1.0, 2.0])
+    assert [[o.data for o in row] for row in rows] == [[2.0, 3.0, 1.0], [4.0, 4.0, 4.0]]
+    assert rows[1][0].children == (a,) and rows[1][0].local_grads == (2.0,)
+    with no_grad():
+        assert [o.data for o in step.map([1.0])[0]] == [2.0, 3.0, 1.0]
+
+
+def test_mean_of_a_function_returning_a_list_raises() -> None:
+    step = ag.compile(lambda x: [x * 2.0, x * 3.0])
+    with pytest.raises(TypeError, match=r"mean needs <lambda> to return one Value.*got 2"):
+        step.mean([1.0, 2.0])
+    with pytest.raises(TypeError, match="flat list or tuple of Values, got an empty list"):
+        ag.compile(lambda x: [])(1.0)
+    with pytest.raises(TypeError, match="flat list or tuple of Values, got list"):
+        ag.compile(lambda x: [x, [x]])(1.0)
+
+
+# ---- guards and errors, per sample ------------------------------------------------------------
+
+
+def test_a_sample_whose_guard_fails_gets_a_trace_the_others_keep_theirs() -> None:
+    w = Value(1.5)
+
+    def branchy(x):
+        return (w * x).exp() if x > 0 else (w * x).tanh()
+
+    step = ag.compile(branchy)
+    batch = [1.0, 2.0, -1.0, 0.5]
+    got = _grads(lambda: step.mean(batch), [w])
+    _assert_same(got, _grads(lambda: ag.mean([branchy(Value(x)) for x in batch]), [w]))
+    assert step.traces == 2  # one per side, not one per sample
+    step.mean([3.0, -2.0, -4.0, 0.1] * 10)
+    assert step.traces == 2
+    assert len(next(iter(step._programs.values()))) == 2
+
+
+def test_a_sample_whose_math_fails_raises_eagers_error_and_nothing_changes() -> None:
+    w = Value(1.0)
+    step = ag.compile(lambda x: (w * x).log())
+    step.mean([2.0, 3.0]).backward()
+    before = w.grad
+    with pytest.raises(ValueError, match=r"log: operand must be > 0, got -2.0"):
+        step.mean([2.0, -2.0, -3.0])  # the first failing sample's error, as eager's
+    with pytest.raises(OverflowError, match="exp"):
+        ag.compile(lambda x: (w * x).exp()).sum([1.0, 1000.0])
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        ag.compile(lambda x: w / x).mean([1.0, 0.0])
+    assert w.grad == before and w.data == 1.0
+    assert _close(step.mean([3.0, 4.0]).data, (math.log(3.0) + math.log(4.0)) / 2)
+
+
+def test_a_sample_the_code_cannot_finish_runs_eagerly_the_others_not() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: x.sqrt() * w)
+    step.mean([Value(1.0)])
+    # At x = 0 sqrt's slope is inf in the rule, 0.5 / 0 in the code: that sample runs eagerly.
+    xs = [Value(1.0), Value(0.0), Value(4.0)]
+    got = _grads(lambda: step.sum(xs), [w, *xs])
+    want = _grads(lambda: ag.sum([x.sqrt() * w for x in xs]), [w, *xs])
+    assert got == want and got[1][2] == math.inf
+    # inf in the inputs: that sample eagerly, as a call would.
+    assert step.mean([Value(1.0), Value(math.inf)]).data == math.inf
+    assert step.traces == 1
+
+
+def test_a_parameter_gone_inf_sends_the_batch_to_eager_code() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: (w * x).exp())
+    step.mean([1.0])
+    w.data = math.inf
+    with pytest.raises(OverflowError, match="exp"):
+        step.mean([1.0, 2.0])
+
+
+def test_structures_differ_per_sample() -> None:
+    step = ag.compile(lambda xs: ag.sum(x * x for x in xs))
+    out = step.sum([[1.0, 2.0], [3.0], [1.0, 1.0]])
+    assert out.data == 5.0 + 9.0 + 2.0
+    assert step.traces == 2
+
+
+# ---- what the batch does not change -----------------------------------------------------------
+
+
+def test_under_no_grad_mean_returns_a_leaf() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: w * x)
+    with no_grad():
+        out = step.mean([1.0, 2.0, 3.0])
+    assert out.data == 4.0 and out.children == () and out.op == ""
+
+
+def test_the_code_does_not_grow_with_the_batch() -> None:
+    model = MLP(2, [4, 1], seed=0)
+    step = ag.compile(lambda x, y: hinge_loss([model(x)[0]], [y]))
+    step.mean(*_points(3))
+    small = step.source
+    step.mean(*_points(300))
+    assert step.source == small and step.traces == 1
+    assert small.count("\n") < 200
+
+
+def test_backward_through_the_batch_node_trains_like_eager() -> None:
+    runs = []
+    for compiled in (False, True):
+        model = MLP(2, [6, 1], seed=4)
+        params = model.parameters()
+
+        def loss(x, y, model=model):
+            return hinge_loss([model(x)[0]], [y])
+
+        step = ag.compile(loss)
+        xs, ys = _points(20)
+        for _ in range(5):
+            out = step.mean(xs, ys) if compiled else \
+                ag.mean([loss(x, y) for x, y in zip(xs, ys)])
+            for p in params:
+                p.grad = 0.0
+            out.backward()
+            for p in params:
+                p.data -= 0.1 * p.grad
+        runs.append([p.data for p in params])
+    assert all(_close(a, b) for a, b in zip(*runs))
+
+
+@pytest.mark.parametrize("columns, error, message", [
+    ((), TypeError, "needs one list per argument"),
+    ((3.0,), TypeError, "argument 0 must be a list with one entry per sample, got float"),
+    (([1.0], (x for x in [1.0])), TypeError, "argument 1 must be a list.*got generator"),
+    (([1.0, 2.0], [1.0]), ValueError, r"one length.*got lengths \[2, 1\]"),
+    (([], []), ValueError, "empty lists; a batch needs at least one sample"),
+    ((["a"],), TypeError, "arguments must be Values, numbers.*got str"),
+])
+def test_bad_columns_raise_clearly_and_change_nothing(columns, error, message) -> None:
+    w = Value(1.0)
+    step = ag.compile(lambda x, *rest: w * x)
+    for how in ("mean", "sum", "map"):
+        with pytest.raises(error, match=message):
+            getattr(step, how)(*columns)
+    assert step.traces == 0 and w.grad == 0.0
+
+
+# ---- the interface every backend keeps --------------------------------------------------------
+
+
+def test_run_batch_reports_each_samples_status_and_sums_the_gradients() -> None:
+    w = Value(2.0)
+
+    def fn(x):
+        return (w * x).log() if x > -5.0 else w * x
+
+    step = ag.compile(fn)
+    step(1.0)
+    program = step._programs[next(iter(step._programs))][0].program
+    result = program.run_batch([1.0, -6.0, 0.0, 3.0], 4, [2.0], 0.5, True)
+    assert list(result.status) == [OK, RETRACE, EAGER, OK]  # log(0): a math error
+    assert result.data[0] == math.log(2.0) and result.data[3] == math.log(6.0)
+    assert list(result.grads) == [0.5 * (1 / 2.0 + 1 / 2.0)]  # d log(w x) / dw = 1 / w
+    assert list(result.value_grads) == []
+    data_only = program.run_batch([1.0, 3.0], 2, [2.0], 1.0, False)
+    assert list(data_only.grads) == [] and list(data_only.status) == [OK, OK]
+
+
+# ---- the backend ------------------------------------------------------------------------------
+
+
+def test_the_backend_is_checked_when_compiling() -> None:
+    with pytest.raises(ValueError, match="backend must be 'python' or 'native', got 'c'"):
+        ag.compile(lambda x: x, backend="c")
+
+
+def test_native_without_llvmlite_says_how_to_install(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "llvmlite", None)  # import llvmlite now fails
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[native\]"'):
+        ag.compile(lambda x: x, backend="native")
+
+
+def test_native_gives_the_python_backends_results() -> None:
+    pytest.importorskip("llvmlite")
+    if importlib.util.find_spec("autograd.compile.native") is None:
+        pytest.skip("the native writer is not on this branch yet")
+    model = MLP(2, [4, 1], seed=0)
+    params = model.parameters()
+    results = []
+    for backend in ("python", "native"):
+        step = ag.compile(lambda x, y: hinge_loss([model(x)[0]], [y]), backend=backend)
+        results.append(_grads(lambda step=step: step.mean(*_points(10)), params))
+        assert step.source.startswith("# Written by ag.compile")
+    _assert_same(results[1], results[0])
