@@ -40,19 +40,7 @@ from ..value import Value
 from .lower import (BINARY_MATH, C_NAMES, LOOP_AT, Builder, Lowerer, Unsupported, double,
                     format_code, template_of)
 from .python import SKIP_AT, _identifier, _literal, _same_number
-from .tracing import Plan, flat_operands
-
-try:
-    from .tracing import BatchResult  # type: ignore[attr-defined]
-except ImportError:  # until the batch machinery lands: the same fields
-    @dataclass
-    class BatchResult:  # type: ignore[no-redef]
-        """What one batch call gives (see Compiled's run_batch)."""
-
-        data: Sequence[float]
-        status: Sequence[int]
-        grads: Sequence[float] = field(default_factory=list)
-        value_grads: Sequence[float] = field(default_factory=list)
+from .tracing import BatchResult, Plan, flat_operands
 
 __all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
 
@@ -228,17 +216,17 @@ class _Writer:
                 self.forward_line(i)
             for guard in checks.get(i, []):
                 self.guard(guard)
+        # Each output's data, inf or NaN: as the Python code's FloatingPointError.
+        for k in dict.fromkeys(self.outputs):
+            self.err = b.either(self.err, b.not_finite(b.load_line("%vals", k)))
         backward, data_only = b.label("backward"), b.label("data_only")
         b.emit(f"br i1 %backward, label %{backward}, label %{data_only}")
-        forward_err = self.err
         b.start(data_only)
-        self.finish([b.load_line("%vals", k) for k in self.outputs])
+        self.finish()
         b.start(backward)
-        self.err = forward_err
         if len(self.outputs) == 1:
             self.backward()
-        else:  # run_batch refuses backward for several outputs; data only
-            self.finish([b.load_line("%vals", k) for k in self.outputs])
+        self.finish()  # several outputs: run_batch refuses the backward pass
         body = b.lines
         return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
                 "i1 %backward) {", *body, "}"]
@@ -274,20 +262,22 @@ class _Writer:
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 1')}")
         b.start(ok)
 
-    def finish(self, totals: list[str]) -> None:
-        """Return 0, or 2 where the sample failed or its numbers (data, then the children's
-        gradients) add up to inf or NaN, as compiled._not_finite."""
+    def finish(self) -> None:
+        """Return 0, or 2 where the sample failed or, after the backward pass, its derivatives
+        (the captured children's, then the argument Values') add up to inf or NaN, as the
+        Python program checks them (tracing.not_finite)."""
         b = self.b
-        total = "0.0"
-        for x in totals:
-            total = b.op(f"fadd double {total}, {x}", "total")
-        if self.outputs[0] in self.plan.sweep and len(totals) == 1 and self.assigned:
-            rows = [[c] for c in self.plan.children if c in self.assigned]
+        if self.assigned:
+            lines = self.lines
+            order = ([c for c in self.plan.children if lines[c].key == "leaf"]
+                     + [c for c in self.plan.children if lines[c].key == "input"])
+            rows = [[c] for c in order if c in self.assigned]
             if rows:
-                total = self.add_up(total, rows)
-        difference = b.op(f"fsub double {total}, {total}")
-        bad = b.either(self.err, b.op(f"fcmp une double {difference}, 0.0", "nf"))
-        b.emit(f"ret i64 {b.op(f'select i1 {bad}, i64 2, i64 0')}")
+                total = self.add_up(double(0.0), rows)
+                difference = b.op(f"fsub double {total}, {total}")
+                self.err = b.either(self.err, b.op(f"fcmp une double {difference}, 0.0", "nf"))
+        err = self.err or "false"
+        b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 0')}")
 
     def add_up(self, total: str, rows: list[list[int]]) -> str:
         b = self.b
@@ -349,7 +339,6 @@ class _Writer:
                     for ref, first, local in steps[start:end]:
                         self.step(upstream, nonzero, ref, first, local)
                 start = end
-        self.finish([b.load_line("%vals", output)])
 
     def term(self, upstream: str, local: str, value: str | None) -> str:
         """d_node * local, as the Python writer writes it (1.0 and -1.0 as no product)."""
