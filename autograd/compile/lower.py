@@ -35,6 +35,7 @@ C_NAMES = {"gamma": "tgamma"}
 # taken generically (a float function of a float, of the same name in C).
 BINARY_MATH = {"pow", "atan2", "copysign", "hypot", "fmod"}
 _NAME = re.compile(r"\bv(\d+)\b")
+_HOLE = re.compile(r"\b_h(\d+)\b")
 _INF = "0x7FF0000000000000"
 
 
@@ -65,6 +66,40 @@ def template_of(source: str) -> tuple[str, list[int]]:
         return f"_h{len(holes) - 1}"
 
     return _NAME.sub(hole, source), holes
+
+
+def relative(source: str) -> tuple[str, list[int]]:
+    """A template's piece with its holes renumbered from _h0, and the holes it had."""
+    holes: list[int] = []
+
+    def hole(match: re.Match[str]) -> str:
+        holes.append(int(match.group(1)))
+        return f"_h{len(holes) - 1}"
+
+    return _HOLE.sub(hole, source), holes
+
+
+def uniform_runs(pieces: list[tuple[str, list[int]]], at_least: int
+                 ) -> list[tuple[int, int, bool]]:
+    """Split pieces (relative template, holes) into runs (start, end, as a loop): a loop where
+    at least at_least pieces in a row share a template and their holes go up evenly (piece k
+    reads holes first + k * width + i), so a loop can read them from the row."""
+    runs: list[tuple[int, int, bool]] = []
+    start = 0
+    while start < len(pieces):
+        shape, holes = pieces[start]
+        width = len(holes)
+        end = start + 1
+        while end < len(pieces) and pieces[end][0] == shape and width and pieces[end][1] == [
+                holes[0] + (end - start) * width + i for i in range(width)] and \
+                holes == list(range(holes[0], holes[0] + width)):
+            end += 1
+        if end - start >= at_least:
+            runs.append((start, end, True))
+        else:
+            runs.extend((k, k + 1, False) for k in range(start, end))
+        start = end
+    return runs
 
 
 class Builder:
@@ -105,13 +140,11 @@ class Builder:
                             f"[{sum(map(len, rows))} x i32] [{flat}]")
         return name
 
-    def loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
-             body: Callable[[str, list[str], list[str]], list[str]]) -> list[str]:
-        """A loop over the rows of a table of i32s: body(j, row j's entries, the carried
-        values) emits one iteration and returns the carried values' next ones; returns the
-        carried values' names after the loop. (kind, first value) for each carried value."""
-        table = self.table(rows)
-        width = len(rows[0])
+    def loop(self, count: int | str, carried: list[tuple[str, str]],
+             body: Callable[[str, list[str]], list[str]]) -> list[str]:
+        """for j in range(count): body(j, the carried values) emits one iteration and returns
+        the carried values' next ones; returns the carried values' names after the loop.
+        carried: (kind, first value) for each."""
         before = self.block
         head, inside, done = self.label("loop"), self.label("loop.body"), self.label("loop.done")
         self.emit(f"br label %{head}")
@@ -120,11 +153,10 @@ class Builder:
         at = len(self.lines) - 1
         j = self.fresh("j")
         names = [self.fresh("carried") for _ in carried]
-        more = self.op(f"icmp slt i64 {j}, {len(rows)}")
+        more = self.op(f"icmp slt i64 {j}, {count}")
         self.emit(f"br i1 {more}, label %{inside}, label %{done}")
         self.start(inside)
-        row = self.op(f"mul i64 {j}, {width}") if width > 1 else j
-        results = body(j, [self.load_table(table, row, k) for k in range(width)], names)
+        results = body(j, names)
         next_j = self.op(f"add i64 {j}, 1", "j")
         self.emit(f"br label %{head}")
         self.lines[at] = "\n".join(
@@ -134,15 +166,14 @@ class Builder:
         self.start(done)
         return names
 
+    def entry(self, table: str, at: str) -> str:
+        """Entry at (an i64) of a table of i32s, as an i64."""
+        pointer = self.op(f"getelementptr inbounds i32, ptr {table}, i64 {at}", "p")
+        return self.op(f"zext i32 {self.op(f'load i32, ptr {pointer}')} to i64", "line")
+
     def load_line(self, array: str, index: str | int, base: str = "t") -> str:
         pointer = self.op(f"getelementptr inbounds double, ptr {array}, i64 {index}", "p")
         return self.op(f"load double, ptr {pointer}", base)
-
-    def load_table(self, table: str, row: str, k: int) -> str:
-        """Entry k of a row of a table of i32s."""
-        at = self.op(f"add i64 {row}, {k}") if k else row
-        pointer = self.op(f"getelementptr inbounds i32, ptr {table}, i64 {at}", "p")
-        return self.op(f"load i32, ptr {pointer}")
 
     def store_line(self, array: str, index: str | int, value: str) -> None:
         pointer = self.op(f"getelementptr inbounds double, ptr {array}, i64 {index}", "p")
@@ -186,7 +217,8 @@ class Lowerer:
         self.b = builder
         self.load = load
         self.math_symbol = math_symbol  # (math name, arity) -> its C name, or Unsupported
-        self.holes: dict[str, str] = {}
+        # A hole's value, from the IR value of its number: the writer reads it from a table.
+        self.hole_at: Callable[[str], str] = _no_holes
         self.parsed: dict[str, ast.expr] = {}
 
     def parse(self, source: str) -> ast.expr:
@@ -211,8 +243,9 @@ class Lowerer:
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             return double(node.value), None
         if isinstance(node, ast.Name):
-            if node.id in self.holes:
-                return self.holes[node.id], None
+            match = _HOLE.fullmatch(node.id)
+            if match:
+                return self.hole_at(match.group(1)), None
             match = _NAME.fullmatch(node.id)
             if match:
                 return self.load(int(match.group(1))), None
@@ -322,42 +355,35 @@ class Lowerer:
     def fsum(self, terms: list[ast.expr], source: str) -> tuple[str, str | None]:
         """fsum of the terms: Sum2 (Ogita, Rump and Oishi's TwoSum cascade), as accurate as
         summing in twice the precision, so it agrees with math.fsum's exactly rounded sum to
-        the last bit or so. Runs of terms of one shape become loops over a table."""
-        b = self.b
-        state = Sum(b)
-        start = 0
-        segments = [source[t.col_offset:t.end_col_offset] if t.end_col_offset else ""
-                    for t in terms]
-        shapes = [template_of(s) for s in segments]
-        while start < len(terms):
-            end = start + 1
-            while end < len(terms) and shapes[end][0] == shapes[start][0]:
-                end += 1
-            if end - start >= LOOP_AT and len(shapes[start][1]) > 0:
-                self.fsum_loop(state, shapes[start][0], [s[1] for s in shapes[start:end]])
-            else:
-                for term in terms[start:end]:
-                    x, err = self.value(term, source)
-                    state.add(x, err)
-            start = end
+        the last bit or so. A run of terms of one shape is a loop over their holes."""
+        state = Sum(self.b)
+        pieces = [relative(source[t.col_offset:t.end_col_offset]) for t in terms]
+        for start, end, as_loop in uniform_runs(pieces, LOOP_AT):
+            if not as_loop:
+                x, err = self.value(terms[start], source)
+                state.add(x, err)
+                continue
+            self.fsum_loop(state, pieces[start][0], pieces[start][1][0],
+                           len(pieces[start][1]), end - start)
         return state.result()
 
-    def fsum_loop(self, state: Sum, template: str, rows: list[list[int]]) -> None:
-        """Add the terms template gives for each row of line indices, in a loop."""
+    def fsum_loop(self, state: Sum, template: str, first: int, width: int, count: int) -> None:
+        """Add count terms of one template, term k reading holes first + k * width + i."""
         b = self.b
+        outer = self.hole_at
 
-        def body(j: str, entries: list[str], carried: list[str]) -> list[str]:
+        def body(j: str, carried: list[str]) -> list[str]:
             state.s, state.c, state.q, state.nan_in, state.err = carried
-            for k, entry in enumerate(entries):
-                self.holes[f"_h{k}"] = b.load_line("%vals", b.op(f"zext i32 {entry} to i64"))
+            base = b.op(f"add i64 {b.op(f'mul i64 {j}, {width}')}, {first}")
+            self.hole_at = lambda number: outer(b.op(f"add i64 {base}, {number}"))
             x, err = self.value(self.parse(template), template)
-            self.holes.clear()
+            self.hole_at = outer
             state.add(x, err)
             return [state.s, state.c, state.q, state.nan_in, state.err or "false"]
 
         state.s, state.c, state.q, state.nan_in, state.err = b.loop(
-            rows, [("double", state.s), ("double", state.c), ("double", state.q),
-                   ("i1", state.nan_in), ("i1", state.err or "false")], body)
+            count, [("double", state.s), ("double", state.c), ("double", state.q),
+                    ("i1", state.nan_in), ("i1", state.err or "false")], body)
 
     # ---- conditions (i1) -------------------------------------------------------------------
 
@@ -400,6 +426,10 @@ class Lowerer:
 
 _PREDICATES: dict[type, str] = {ast.Lt: "olt", ast.LtE: "ole", ast.Gt: "ogt", ast.GtE: "oge",
                                 ast.Eq: "oeq", ast.NotEq: "une"}
+
+
+def _no_holes(number: str) -> str:
+    raise Unsupported(f"a hole (_h{number}) outside a table's row")
 
 
 class Sum:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
+import re
 import sys
 import threading
 from array import array
@@ -38,7 +39,7 @@ from typing import Any
 from .. import ops
 from ..value import Value
 from .lower import (BINARY_MATH, C_NAMES, LOOP_AT, Builder, Lowerer, Unsupported, double,
-                    format_code, template_of)
+                    format_code, template_of, uniform_runs)
 from .python import SKIP_AT, _identifier, _literal, _same_number
 from .tracing import BatchResult, Plan, flat_operands
 
@@ -162,12 +163,19 @@ def write_native(plan: Plan, name: str) -> NativeProgram:
 
 
 class _Writer:
-    """Lowers a Plan's lines into two functions: @sample (one sample) and @batch."""
+    """Lowers a Plan's lines into two functions: @sample (one sample) and @batch.
+
+    The lines are written in groups: lines of one op whose code differs only in the lines it
+    reads (a layer's dots, its relus) run as one loop over a table of those lines. A line
+    joins a group at its depth (its longest path from the inputs, so no line of a group reads
+    another), between two guards (whose order against the math errors is the Python code's).
+    The backward pass is grouped the same way, by the nodes' depth from the output.
+    """
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.lines = plan.lines
-        self.outputs: list[int] = list(getattr(plan, "outputs", None) or [plan.output])
+        self.outputs: list[int] = list(plan.outputs or [plan.output])
         self.b = Builder()
         self.lowerer = Lowerer(self.b, lambda k: self.b.load_line("%vals", k), _math_symbol)
         count, constants = plan.count, plan.constants
@@ -199,23 +207,43 @@ class _Writer:
                           "declare double @llvm.fabs.f64(double)", *declarations, *b.globals,
                           "", *sample, "", *batch, ""])
 
+    def table_loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
+                   body: Any, comment: str = "") -> list[str]:
+        """A loop over rows (lists of ints, one length): body(entry, carried) with entry(p)
+        the i64 at position p (an int or an i64 value) of the row."""
+        b = self.b
+        table = b.table(rows)
+        width = len(rows[0])
+        if comment:
+            b.emit(f"; {comment}")
+
+        def one(j: str, values: list[str]) -> list[str]:
+            base = b.op(f"mul i64 {j}, {width}", "row")
+            return body(lambda p: b.entry(table, b.op(f"add i64 {base}, {p}")), values)
+
+        return b.loop(len(rows), carried, one)
+
     # ---- one sample: forward, guards, backward -----------------------------------------------
 
     def sample(self) -> list[str]:
         b, plan = self.b, self.plan
-        b.lines, b.block = [], "entry"
-        b.lines.append("entry:")
+        b.lines, b.block = ["entry:"], "entry"
         checks: dict[int, list[tuple[int, str, Any, bool]]] = {}
         for guard in plan.guards:
             a, _, other, _ = guard
             checks.setdefault(max(a, other) if isinstance(other, int) else a, []).append(guard)
         for guard in checks.pop(-1, []):
             self.guard(guard)
+        segment: list[int] = []
         for i, line in enumerate(self.lines):
             if line.key not in ("input", "leaf"):
-                self.forward_line(i)
-            for guard in checks.get(i, []):
-                self.guard(guard)
+                segment.append(i)
+            if i in checks:
+                self.forward(segment)
+                segment = []
+                for guard in checks[i]:
+                    self.guard(guard)
+        self.forward(segment)
         # Each output's data, inf or NaN: as the Python code's FloatingPointError.
         for k in dict.fromkeys(self.outputs):
             self.err = b.either(self.err, b.not_finite(b.load_line("%vals", k)))
@@ -227,22 +255,43 @@ class _Writer:
         if len(self.outputs) == 1:
             self.backward()
         self.finish()  # several outputs: run_batch refuses the backward pass
-        body = b.lines
         return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
-                "i1 %backward) {", *body, "}"]
+                "i1 %backward) {", *b.lines, "}"]
 
-    def forward_line(self, i: int) -> None:
-        line = self.lines[i]
-        op = ops.OPS[line.key]
-        if op.code is None:
-            raise Unsupported(f"{line.key} has no code in ops.OPS (its rule runs in Python)")
-        try:
-            source = format_code(op.code, self.arguments(i), line.params, _literal)
-        except Exception as error:  # a code the table writes for Python only
-            raise Unsupported(f"{line.key}'s code cannot be written: {error}") from error
-        value, err = self.lowerer.source(source)
-        self.err = self.b.either(self.err, err)
-        self.b.store_line("%vals", i, value)
+    def forward(self, segment: list[int]) -> None:
+        """The segment's lines, in groups of one depth and one code (as a template)."""
+        depth: dict[int, int] = {}
+        groups: dict[tuple[int, str], list[list[int]]] = {}
+        for i in segment:
+            line = self.lines[i]
+            op = ops.OPS[line.key]
+            if op.code is None:
+                raise Unsupported(f"{line.key} has no code in ops.OPS (its rule runs in Python)")
+            try:
+                source = format_code(op.code, self.arguments(i), line.params, _literal)
+            except Exception as error:  # a code the table writes for Python only
+                raise Unsupported(f"{line.key}'s code cannot be written: {error}") from error
+            template, holes = template_of(source)
+            depth[i] = 1 + max((depth.get(h, 0) for h in holes), default=0)
+            groups.setdefault((depth[i], template), []).append([i, *holes])
+        for (_, template), rows in sorted(groups.items(), key=lambda g: (g[0][0], g[1][0][0])):
+            self.forward_group(template, rows)
+
+    def forward_group(self, template: str, rows: list[list[int]]) -> None:
+        b, lowerer = self.b, self.lowerer
+        key = self.lines[rows[0][0]].key
+
+        def body(entry: Any, carried: list[str]) -> list[str]:
+            lowerer.hole_at = lambda number: b.load_line(
+                "%vals", entry(b.op(f"add i64 {number}, 1")))
+            value, err = lowerer.source(template)
+            b.store_line("%vals", entry(0), value)
+            return [b.either(carried[0], err) or "false"]
+
+        shown = template if len(template) < 100 else f"{template[:97]}..."
+        err = self.table_loop(rows, [("i1", "false")], body,
+                              f"forward: {len(rows)} x {key}: {shown}")[0]
+        self.err = b.either(self.err, err)
 
     def guard(self, guard: tuple[int, str, Any, bool]) -> None:
         """A comparison made while tracing: where it comes out otherwise, status 1 (or 2 if
@@ -256,6 +305,7 @@ class _Writer:
         self.err = b.either(self.err, err)
         fails = b.op(f"xor i1 {holds}, true") if outcome else holds
         fail, ok = b.label("guard.fails"), b.label("guard.holds")
+        b.emit(f"; guard: {test}" if len(test) < 100 else "; guard")
         b.emit(f"br i1 {fails}, label %{fail}, label %{ok}")
         b.start(fail)
         err = self.err or "false"
@@ -273,33 +323,27 @@ class _Writer:
                      + [c for c in self.plan.children if lines[c].key == "input"])
             rows = [[c] for c in order if c in self.assigned]
             if rows:
-                total = self.add_up(double(0.0), rows)
+                def add(entry: Any, carried: list[str]) -> list[str]:
+                    grad = b.load_line("%g", entry(0))
+                    return [b.op(f"fadd double {carried[0]}, {grad}", "total")]
+
+                total = self.table_loop(rows, [("double", double(0.0))], add,
+                                        "the derivatives, added up: inf or NaN?")[0]
                 difference = b.op(f"fsub double {total}, {total}")
                 self.err = b.either(self.err, b.op(f"fcmp une double {difference}, 0.0", "nf"))
         err = self.err or "false"
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 0')}")
 
-    def add_up(self, total: str, rows: list[list[int]]) -> str:
-        b = self.b
-        if len(rows) < LOOP_AT:
-            for (c,) in rows:
-                total = b.op(f"fadd double {total}, {b.load_line('%g', c)}", "total")
-            return total
-
-        def body(j: str, entries: list[str], carried: list[str]) -> list[str]:
-            grad = b.load_line("%g", b.op(f"zext i32 {entries[0]} to i64"))
-            return [b.op(f"fadd double {carried[0]}, {grad}", "total")]
-
-        return b.loop(rows, [("double", total)], body)[0]
-
     def backward(self) -> None:
-        """The sweep, as the Python writer writes it: d_child (+)= d_node * local, the steps
-        of a node with SKIP_AT or more skipped where its gradient is exactly 0."""
+        """The sweep's steps, d_child (+)= d_node * local, as the Python writer writes them
+        (the steps of a node with SKIP_AT or more skipped where its gradient is exactly 0),
+        in groups: nodes of one depth from the output whose steps differ only in lines."""
         b = self.b
         output = self.outputs[0]
-        self.assigned = {output}
         b.store_line("%g", output, double(1.0))
-        for i in self.plan.sweep:
+        depth = {output: 0}
+        groups: dict[tuple[int, Any], list[list[Any]]] = {}
+        for i in self.plan.sweep:  # parents before children: a node's depth is known here
             line = self.lines[i]
             if line.key in ("input", "leaf"):
                 continue
@@ -312,81 +356,89 @@ class _Writer:
             except Exception as error:
                 raise Unsupported(f"{line.key}'s local code cannot be written: "
                                   f"{error}") from error
-            steps: list[tuple[int, bool, str]] = []
-            for ref, local in zip(flat_operands(line.operands), locals_):
-                if type(ref) is not int or not self.grad_needed[ref]:
-                    continue
-                steps.append((ref, ref not in self.assigned, local))
-                self.assigned.add(ref)
-            if not steps:
-                continue
-            upstream = b.load_line("%g", i, "up")
-            nonzero = (b.op(f"fcmp une double {upstream}, 0.0", "nonzero")
-                       if len(steps) >= SKIP_AT else None)
-            # Runs of steps of one shape (the same local but for its lines) become loops.
-            shapes = [(template_of(local), first) for _, first, local in steps]
-            start = 0
-            while start < len(steps):
-                end = start + 1
-                key = _kind(steps[start][2]), shapes[start][0][0]
-                while end < len(steps) and (_kind(steps[end][2]), shapes[end][0][0]) == key:
-                    end += 1
-                if end - start >= LOOP_AT:
-                    self.step_loop(upstream, nonzero, key[1],
-                                   [[ref, int(first), *template_of(local)[1]]
-                                    for ref, first, local in steps[start:end]])
-                else:
-                    for ref, first, local in steps[start:end]:
-                        self.step(upstream, nonzero, ref, first, local)
-                start = end
+            steps = [(ref, template_of(local)) for ref, local in
+                     zip(flat_operands(line.operands), locals_)
+                     if type(ref) is int and self.grad_needed[ref]]
+            for ref, _ in steps:
+                depth[ref] = max(depth.get(ref, 0), depth[i] + 1)
+            if steps:
+                shape = (len(steps) >= SKIP_AT, tuple(t for _, (t, _) in steps))
+                groups.setdefault((depth[i], shape), []).append([i, steps])
+        self.assigned = {output}
+        for (_, (skips, shape)), nodes in sorted(groups.items(),
+                                                 key=lambda g: (g[0][0], g[1][0][0])):
+            rows = []
+            for i, steps in nodes:  # "first" in the order the code runs: d_child = ...
+                row = [i]
+                for ref, (_, holes) in steps:
+                    row += [ref, int(ref not in self.assigned), *holes]
+                    self.assigned.add(ref)
+                rows.append(row)
+            self.backward_group(skips, list(shape), rows)
 
-    def term(self, upstream: str, local: str, value: str | None) -> str:
-        """d_node * local, as the Python writer writes it (1.0 and -1.0 as no product)."""
-        kind = _kind(local)
-        if kind == "one":
-            return upstream
-        if kind == "minus one":
-            return self.b.op(f"fneg double {upstream}")
-        return self.b.op(f"fmul double {upstream}, {value}", "term")
-
-    def step(self, upstream: str, nonzero: str | None, ref: int, first: bool,
-             local: str) -> None:
-        b = self.b
-        value, err = (None, None) if _kind(local) != "product" else self.lowerer.source(local)
-        term = self.term(upstream, local, value)
-        old = None if first else b.load_line("%g", ref, "old")
-        new = term if old is None else b.op(f"fadd double {old}, {term}", "grad")
-        if nonzero is not None:  # `if d_node:` ... `else: d_child = 0.0`
-            new = b.op(f"select i1 {nonzero}, double {new}, double {old or double(0.0)}")
-            err = b.both(nonzero, err)
-        self.err = b.either(self.err, err)
-        b.store_line("%g", ref, new)
-
-    def step_loop(self, upstream: str, nonzero: str | None, template: str,
-                  rows: list[list[int]]) -> None:
+    def backward_group(self, skips: bool, shape: list[str], rows: list[list[int]]) -> None:
         b, lowerer = self.b, self.lowerer
+        # Each step's place in the row: the target, first, then its local's holes.
+        pieces: list[tuple[str, list[int]]] = []
+        at = 1
+        for template in shape:
+            width = len(_HOLE_NAMES.findall(template))
+            pieces.append((f"{_kind(template)}:{template}", list(range(at, at + 2 + width))))
+            at += 2 + width
 
-        def body(j: str, entries: list[str], carried: list[str]) -> list[str]:
-            target = b.op(f"zext i32 {entries[0]} to i64")
-            first = b.op(f"icmp ne i32 {entries[1]}, 0", "first")
-            for k, entry in enumerate(entries[2:]):
-                lowerer.holes[f"_h{k}"] = b.load_line("%vals", b.op(f"zext i32 {entry} to i64"))
-            value, err = ((None, None) if _kind(template) != "product"
-                          else lowerer.source(template))
-            lowerer.holes.clear()
-            term = self.term(upstream, template, value)
-            old = b.load_line("%g", target, "old")
-            new = b.op(f"select i1 {first}, double {term}, double "
-                       f"{b.op(f'fadd double {old}, {term}', 'grad')}")
-            if nonzero is not None:
-                kept = b.op(f"select i1 {first}, double {double(0.0)}, double {old}")
-                new = b.op(f"select i1 {nonzero}, double {new}, double {kept}")
-                err = b.both(nonzero, err)
-            b.store_line("%g", target, new)
-            return [b.either(carried[0], err) or "false"]
+        def body(entry: Any, carried: list[str]) -> list[str]:
+            upstream = b.load_line("%g", entry(0), "up")
+            nonzero = b.op(f"fcmp une double {upstream}, 0.0", "nonzero") if skips else None
+            err: str | None = carried[0]
+            for start, end, as_loop in uniform_runs(pieces, LOOP_AT):
+                template = shape[start]
+                if not as_loop:
+                    err = b.either(err, self.step(entry, str(pieces[start][1][0]), upstream,
+                                                  nonzero, template))
+                    continue
+                stride, first = len(pieces[start][1]), pieces[start][1][0]
 
-        err = b.loop(rows, [("i1", "false")], body)[0]
+                def inner(j: str, values: list[str]) -> list[str]:
+                    place = b.op(f"add i64 {b.op(f'mul i64 {j}, {stride}')}, {first}")
+                    made = self.step(entry, place, upstream, nonzero, template)
+                    return [b.either(values[0], made) or "false"]
+
+                err = b.either(err, b.loop(end - start, [("i1", "false")], inner)[0])
+            lowerer.hole_at = _no_row
+            return [err or "false"]
+
+        key = self.lines[rows[0][0]].key
+        err = self.table_loop(rows, [("i1", "false")], body,
+                              f"backward: {len(rows)} x {key}, {len(shape)} steps each")[0]
         self.err = b.either(self.err, err)
+
+    def step(self, entry: Any, place: str, upstream: str, nonzero: str | None,
+             template: str) -> str | None:
+        """One step, its target at the row's place, then its first flag and its holes:
+        d_target = (or +=) d_node * local. Returns its error flag."""
+        b, lowerer = self.b, self.lowerer
+        target = entry(place)
+        first = b.op(f"icmp ne i64 {entry(b.op(f'add i64 {place}, 1'))}, 0", "first")
+        kind = _kind(template)
+        err = None
+        if kind == "one":
+            term = upstream
+        elif kind == "minus one":
+            term = b.op(f"fneg double {upstream}")
+        else:
+            lowerer.hole_at = lambda number: b.load_line(
+                "%vals", entry(b.op(f"add i64 {b.op(f'add i64 {place}, 2')}, {number}")))
+            local, err = lowerer.source(template)
+            term = b.op(f"fmul double {upstream}, {local}", "term")
+        old = b.load_line("%g", target, "old")  # unused where first: any number will do
+        new = b.op(f"select i1 {first}, double {term}, double "
+                   f"{b.op(f'fadd double {old}, {term}', 'grad')}")
+        if nonzero is not None:  # `if d_node:` ... `else: d_child = 0.0` where first
+            kept = b.op(f"select i1 {first}, double {double(0.0)}, double {old}")
+            new = b.op(f"select i1 {nonzero}, double {new}, double {kept}")
+            err = b.both(nonzero, err)
+        b.store_line("%g", target, new)
+        return err
 
     # ---- the batch: the loop over samples -------------------------------------------------------
 
@@ -396,37 +448,47 @@ class _Writer:
         lines = self.lines
         # The captured leaves and the constants: written once, read by every sample.
         rows = [[leaf.line, j] for j, leaf in enumerate(plan.captured)]
+        total = double(0.0)
         if rows:
-            def put(j: str, entries: list[str], carried: list[str]) -> list[str]:
-                x = b.load_line("%captured", b.op(f"zext i32 {entries[1]} to i64"))
-                b.store_line("%vals", b.op(f"zext i32 {entries[0]} to i64"), x)
+            def put(entry: Any, carried: list[str]) -> list[str]:
+                x = b.load_line("%captured", entry(1))
+                b.store_line("%vals", entry(0), x)
                 return [b.op(f"fadd double {carried[0]}, {x}", "total")]
-            total = b.loop(rows, [("double", "0.0")], put)[0]
-        else:
-            total = "0.0"
+
+            total = self.table_loop(rows, [("double", total)], put,
+                                    "the captured leaves, read once for the batch")[0]
         bad_captured = b.op(f"fcmp une double {b.op(f'fsub double {total}, {total}')}, 0.0")
         for line_index, number in plan.constants.items():
             b.store_line("%vals", line_index, double(number))
-        captured_children = [c for c in plan.children if lines[c].key == "leaf"]
-        value_children = [c for c in plan.children if lines[c].key == "input"]
+        b.emit("%wants = icmp ne i64 %backward, 0")
         inputs = sorted((line.operands[0], i) for i, line in enumerate(lines)
                         if line.key == "input")
+        captured_children = [c for c in plan.children if lines[c].key == "leaf"]
+        value_children = [c for c in plan.children if lines[c].key == "input"]
         m = len(self.outputs)
 
-        def one(k: str, entries: list[str], carried: list[str]) -> list[str]:
-            base = b.op(f"mul i64 {k}, {plan.slots}")
-            # The arguments' numbers, then their Values' data, as Compiled's call checks them.
+        def one(k: str, carried: list[str]) -> list[str]:
+            base = b.op(f"mul i64 {k}, {plan.slots}", "sample")
+            # The arguments' numbers, then their Values' data, as Compiled checks them.
             bad = bad_captured
             for lo, hi in ((0, plan.count), (plan.count, plan.slots)):
-                total = "0.0"
-                for slot in range(lo, hi):
-                    at = b.op(f"add i64 {base}, {slot}")
-                    total = b.op(f"fadd double {total}, {b.load_line('%inputs', at)}", "total")
-                difference = b.op(f"fsub double {total}, {total}")
-                bad = b.op(f"or i1 {bad}, {b.op(f'fcmp une double {difference}, 0.0')}")
-            for slot, i in inputs:
-                at = b.op(f"add i64 {base}, {slot}")
-                b.store_line("%vals", i, b.load_line("%inputs", at))
+                if hi > lo:
+                    def add(j: str, values: list[str], lo: int = lo) -> list[str]:
+                        at = b.op(f"add i64 {base}, {b.op(f'add i64 {j}, {lo}')}")
+                        x = b.load_line("%inputs", at)
+                        return [b.op(f"fadd double {values[0]}, {x}", "total")]
+
+                    total = b.loop(hi - lo, [("double", double(0.0))], add)[0]
+                    difference = b.op(f"fsub double {total}, {total}")
+                    bad = b.op(f"or i1 {bad}, {b.op(f'fcmp une double {difference}, 0.0')}")
+            if inputs:
+                def copy(entry: Any, values: list[str]) -> list[str]:
+                    x = b.load_line("%inputs", b.op(f"add i64 {base}, {entry(0)}"))
+                    b.store_line("%vals", entry(1), x)
+                    return []
+
+                self.table_loop([[slot, i] for slot, i in inputs], [], copy,
+                                "the sample's inputs")
             ran = b.op("call i64 @sample(ptr %vals, ptr %g, i1 %wants)")
             status = b.op(f"select i1 {bad}, i64 2, i64 {ran}", "status")
             ok = b.op(f"icmp eq i64 {status}, 0", "ok")
@@ -442,8 +504,7 @@ class _Writer:
                                value_children)
             return []
 
-        b.emit("%wants = icmp ne i64 %backward, 0")
-        self.sample_loop(one)
+        b.loop("%n", [], one)
         b.emit("ret void")
         return ["define void @batch(ptr noalias %inputs, i64 %n, ptr noalias %captured, "
                 "double %weight, i64 %backward, ptr noalias %data, ptr noalias %status, "
@@ -457,47 +518,29 @@ class _Writer:
         b = self.b
         rows = [[c, j] for j, c in enumerate(captured_children) if c in self.assigned]
         if rows:
-            def add_one(j: str, entries: list[str], carried: list[str]) -> list[str]:
-                at = b.op(f"zext i32 {entries[1]} to i64")
-                grad = b.load_line("%g", b.op(f"zext i32 {entries[0]} to i64"))
+            def add_one(entry: Any, carried: list[str]) -> list[str]:
+                at = entry(1)
+                grad = b.load_line("%g", entry(0))
                 old = b.load_line("%grads", at)
                 new = b.op(f"fadd double {old}, {b.op(f'fmul double %weight, {grad}')}")
                 b.store_line("%grads", at, b.op(f"select i1 {add}, double {new}, double {old}"))
                 return []
-            b.loop(rows, [], add_one)
+
+            self.table_loop(rows, [], add_one, "grads += weight * d out / d leaf")
         width = len(value_children)
-        rows = [[c if c in self.assigned else -1, j] for j, c in enumerate(value_children)]
-        if rows:
+        if width:
             base = b.op(f"mul i64 {k}, {width}")
+            for j, c in enumerate(value_children):
+                grad = b.load_line("%g", c) if c in self.assigned else double(0.0)
+                b.store_line("%vgrads", b.op(f"add i64 {base}, {j}"),
+                             b.op(f"select i1 {add}, double {grad}, double 0.0"))
 
-            def put_one(j: str, entries: list[str], carried: list[str]) -> list[str]:
-                # -1: a child the sweep gives no step (d out / d child is 0).
-                known = b.op(f"icmp sge i32 {entries[0]}, 0")
-                line = b.op(f"select i1 {known}, i32 {entries[0]}, i32 0")
-                grad = b.load_line("%g", b.op(f"zext i32 {line} to i64"))
-                keep = b.op(f"and i1 {add}, {known}")
-                at = b.op(f"add i64 {base}, {b.op(f'zext i32 {entries[1]} to i64')}")
-                b.store_line("%vgrads", at, b.op(f"select i1 {keep}, double {grad}, double 0.0"))
-                return []
-            b.loop(rows, [], put_one)
 
-    def sample_loop(self, body: Any) -> None:
-        """for k in range(n): body(k), a loop whose bound is the argument %n."""
-        b = self.b
-        before = b.block
-        head, inside, done = b.label("sample"), b.label("sample.body"), b.label("sample.done")
-        b.emit(f"br label %{head}")
-        b.start(head)
-        b.lines.append("")
-        at = len(b.lines) - 1
-        k = b.fresh("k")
-        b.emit(f"br i1 {b.op(f'icmp slt i64 {k}, %n')}, label %{inside}, label %{done}")
-        b.start(inside)
-        body(k, [], [])
-        next_k = b.op(f"add i64 {k}, 1", "k")
-        b.emit(f"br label %{head}")
-        b.lines[at] = f"  {k} = phi i64 [0, %{before}], [{next_k}, %{b.block}]"
-        b.start(done)
+_HOLE_NAMES = re.compile(r"\b_h\d+\b")
+
+
+def _no_row(number: str) -> str:
+    raise Unsupported("a hole read outside its row")
 
 
 def _kind(local: str) -> str:
