@@ -93,8 +93,21 @@ class NativeProgram:
                               f"program has {self.outputs}")
         numbers = _doubles(inputs, n * self.slots, "inputs", f"{n} samples of {self.slots}")
         leaves = _doubles(captured, len(self.captured), "captured", "one per captured leaf")
+        data, status, grads, value_grads = self._call(numbers, n, leaves, float(weight),
+                                                      backward)
+        if not backward:
+            return BatchResult(data[:], status[:n], [], [])
+        if status[n]:
+            # A sample's backward pass failed, or the sums came out inf or NaN: as the Python
+            # program, run the samples one at a time, so that sample alone goes to eager code.
+            return self._one_at_a_time(numbers, n, leaves, float(weight))
+        return BatchResult(data[:], status[:n], grads[:len(self.captured_children)],
+                           value_grads[:n * len(self.value_children)])
+
+    def _call(self, numbers: Any, n: int, leaves: Any, weight: float,
+              backward: bool) -> tuple[Any, Any, Any, Any]:
         data = (ctypes.c_double * (n * self.outputs))()
-        status = (ctypes.c_int64 * n)()
+        status = (ctypes.c_int64 * (n + 1))()  # status[n]: the batch's sums are spoiled
         grads = (ctypes.c_double * max(len(self.captured_children), 1))()
         value_grads = (ctypes.c_double * max(n * len(self.value_children), 1))()
         mine = self._lock.acquire(blocking=False)  # another thread's call: scratch of its own
@@ -105,18 +118,35 @@ class NativeProgram:
                     self._scratch = scratch
             else:
                 scratch = self._scratch
-            self.function(ctypes.addressof(numbers), n, ctypes.addressof(leaves),
-                          float(weight), int(backward), ctypes.addressof(data),
-                          ctypes.addressof(status), ctypes.addressof(grads),
-                          ctypes.addressof(value_grads), ctypes.addressof(scratch[0]),
-                          ctypes.addressof(scratch[1]))
+            self.function(ctypes.addressof(numbers), n, ctypes.addressof(leaves), weight,
+                          int(backward), ctypes.addressof(data), ctypes.addressof(status),
+                          ctypes.addressof(grads), ctypes.addressof(value_grads),
+                          ctypes.addressof(scratch[0]), ctypes.addressof(scratch[1]))
         finally:
             if mine:
                 self._lock.release()
-        if not backward:
-            return BatchResult(data[:], status[:], [], [])
-        return BatchResult(data[:], status[:], grads[:len(self.captured_children)],
-                           value_grads[:n * len(self.value_children)])
+        return data, status, grads, value_grads
+
+    def _one_at_a_time(self, numbers: Any, n: int, leaves: Any, weight: float) -> BatchResult:
+        data: list[float] = []
+        status: list[int] = []
+        value_grads: list[float] = []
+        sums = [0.0] * len(self.captured_children)
+        slots, width = self.slots, len(self.value_children)
+        for k in range(n):
+            one = (ctypes.c_double * max(slots, 1))()
+            ctypes.memmove(one, ctypes.addressof(numbers) + 8 * k * slots, 8 * slots)
+            out, state, grads, values = self._call(one, 1, leaves, 1.0, True)
+            if state[0] != 0 or state[1]:
+                data.append(math.nan)
+                status.append(2 if state[1] else state[0])
+                value_grads += [0.0] * width
+                continue
+            data.append(out[0])
+            status.append(0)
+            value_grads += values[:width]
+            sums = [s + weight * g for s, g in zip(sums, grads)]
+        return BatchResult(data, status, sums, value_grads)
 
 
 def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> Any:
@@ -247,14 +277,25 @@ class _Writer:
         # Each output's data, inf or NaN: as the Python code's FloatingPointError.
         for k in dict.fromkeys(self.outputs):
             self.err = b.either(self.err, b.not_finite(b.load_line("%vals", k)))
+        # A forward error: status 2, and no backward pass (it would add to the sums).
+        failed, fine = b.label("failed"), b.label("forward_done")
+        err = self.err or "false"
+        b.emit(f"br i1 {err}, label %{failed}, label %{fine}")
+        b.start(failed)
+        b.emit("ret i64 2")
+        b.start(fine)
+        self.err = None
         backward, data_only = b.label("backward"), b.label("data_only")
         b.emit(f"br i1 %backward, label %{backward}, label %{data_only}")
         b.start(data_only)
-        self.finish()
+        b.emit("ret i64 0")
         b.start(backward)
-        if len(self.outputs) == 1:
+        if len(self.outputs) == 1:  # several outputs: run_batch refuses the backward pass
             self.backward()
-        self.finish()  # several outputs: run_batch refuses the backward pass
+        # A backward error: 3, which spoils the batch's sums (run_batch then runs the
+        # samples one at a time, as the Python program does).
+        err = self.err or "false"
+        b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 3, i64 0')}")
         return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
                 "i1 %backward) {", *b.lines, "}"]
 
@@ -312,35 +353,18 @@ class _Writer:
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 1')}")
         b.start(ok)
 
-    def finish(self) -> None:
-        """Return 0, or 2 where the sample failed or, after the backward pass, its derivatives
-        (the captured children's, then the argument Values') add up to inf or NaN, as the
-        Python program checks them (tracing.not_finite)."""
-        b = self.b
-        if self.assigned:
-            lines = self.lines
-            order = ([c for c in self.plan.children if lines[c].key == "leaf"]
-                     + [c for c in self.plan.children if lines[c].key == "input"])
-            rows = [[c] for c in order if c in self.assigned]
-            if rows:
-                def add(entry: Any, carried: list[str]) -> list[str]:
-                    grad = b.load_line("%g", entry(0))
-                    return [b.op(f"fadd double {carried[0]}, {grad}", "total")]
-
-                total = self.table_loop(rows, [("double", double(0.0))], add,
-                                        "the derivatives, added up: inf or NaN?")[0]
-                difference = b.op(f"fsub double {total}, {total}")
-                self.err = b.either(self.err, b.op(f"fcmp une double {difference}, 0.0", "nf"))
-        err = self.err or "false"
-        b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 0')}")
-
     def backward(self) -> None:
         """The sweep's steps, d_child (+)= d_node * local, as the Python writer writes them
         (the steps of a node with SKIP_AT or more skipped where its gradient is exactly 0),
         in groups: nodes of one depth from the output whose steps differ only in lines."""
         b = self.b
         output = self.outputs[0]
-        b.store_line("%g", output, double(1.0))
+        # The captured leaves' derivatives add up over the samples in place, as in the
+        # Python program (the same floats, added in the same association): always +=.
+        summed = self.summed()
+        one = double(1.0)
+        b.store_line("%g", output, b.op(f"fadd double {b.load_line('%g', output)}, {one}")
+                     if output in summed else one)
         depth = {output: 0}
         groups: dict[tuple[int, Any], list[list[Any]]] = {}
         for i in self.plan.sweep:  # parents before children: a node's depth is known here
@@ -364,7 +388,7 @@ class _Writer:
             if steps:
                 shape = (len(steps) >= SKIP_AT, tuple(t for _, (t, _) in steps))
                 groups.setdefault((depth[i], shape), []).append([i, steps])
-        self.assigned = {output}
+        self.assigned = {output, *summed}
         for (_, (skips, shape)), nodes in sorted(groups.items(),
                                                  key=lambda g: (g[0][0], g[1][0][0])):
             rows = []
@@ -375,6 +399,10 @@ class _Writer:
                     self.assigned.add(ref)
                 rows.append(row)
             self.backward_group(skips, list(shape), rows)
+
+    def summed(self) -> set[int]:
+        return {i for i, line in enumerate(self.lines)
+                if line.key == "leaf" and self.grad_needed[i]} if len(self.outputs) == 1 else set()
 
     def backward_group(self, skips: bool, shape: list[str], rows: list[list[int]]) -> None:
         b, lowerer = self.b, self.lowerer
@@ -461,6 +489,13 @@ class _Writer:
         for line_index, number in plan.constants.items():
             b.store_line("%vals", line_index, double(number))
         b.emit("%wants = icmp ne i64 %backward, 0")
+        summed = sorted(self.summed() & self.assigned)
+        if summed:  # the captured leaves' derivatives, added up in place over the samples
+            def zero(entry: Any, carried: list[str]) -> list[str]:
+                b.store_line("%g", entry(0), double(0.0))
+                return []
+
+            self.table_loop([[c] for c in summed], [], zero, "d out / d leaf = 0")
         inputs = sorted((line.operands[0], i) for i, line in enumerate(lines)
                         if line.key == "input")
         captured_children = [c for c in plan.children if lines[c].key == "leaf"]
@@ -489,7 +524,9 @@ class _Writer:
 
                 self.table_loop([[slot, i] for slot, i in inputs], [], copy,
                                 "the sample's inputs")
-            ran = b.op("call i64 @sample(ptr %vals, ptr %g, i1 %wants)")
+            # A bad sample runs without its backward pass: it must add nothing to the sums.
+            sweeps = b.op(f"and i1 %wants, {b.op(f'xor i1 {bad}, true')}")
+            ran = b.op(f"call i64 @sample(ptr %vals, ptr %g, i1 {sweeps})")
             status = b.op(f"select i1 {bad}, i64 2, i64 {ran}", "status")
             ok = b.op(f"icmp eq i64 {status}, 0", "ok")
             pointer = b.op(f"getelementptr inbounds i64, ptr %status, i64 {k}", "p")
@@ -500,33 +537,50 @@ class _Writer:
                 b.store_line("%data", at, b.op(f"select i1 {ok}, double {x}, double "
                                                f"{double(math.nan)}"))
             if m == 1:
-                self.gradients(k, b.op(f"and i1 {ok}, %wants", "add"), captured_children,
-                               value_children)
-            return []
+                self.value_gradients(k, b.op(f"and i1 {ok}, %wants", "add"), value_children)
+            spoiled = b.op(f"icmp eq i64 {status}, 3")
+            return [b.op(f"or i1 {carried[0]}, {spoiled}", "spoiled")]
 
-        b.loop("%n", [], one)
+        spoiled = b.loop("%n", [("i1", "false")], one)[0]
+        if m == 1:
+            spoiled = self.sums(spoiled, captured_children, len(value_children))
+        pointer = b.op("getelementptr inbounds i64, ptr %status, i64 %n", "p")
+        b.emit(f"store i64 {b.op(f'zext i1 {spoiled} to i64')}, ptr {pointer}")
         b.emit("ret void")
         return ["define void @batch(ptr noalias %inputs, i64 %n, ptr noalias %captured, "
                 "double %weight, i64 %backward, ptr noalias %data, ptr noalias %status, "
                 "ptr noalias %grads, ptr noalias %vgrads, ptr noalias %vals, ptr noalias %g) {",
                 *b.lines, "}"]
 
-    def gradients(self, k: str, add: str, captured_children: list[int],
-                  value_children: list[int]) -> None:
-        """grads[j] += weight * d out / d (captured child j), where the sample is ok and the
-        call wants gradients; value_grads[k, j] = d out / d (argument Value j), else 0."""
+    def sums(self, spoiled: str, captured_children: list[int], width: int) -> str:
+        """grads[j] = weight * the sum of d out / d (captured child j); the sums spoiled where
+        they, then the argument Values' derivatives, add up to inf or NaN (as the Python
+        program checks them) or where a sample's backward pass failed."""
         b = self.b
+        total = double(0.0)
         rows = [[c, j] for j, c in enumerate(captured_children) if c in self.assigned]
         if rows:
-            def add_one(entry: Any, carried: list[str]) -> list[str]:
-                at = entry(1)
+            def put(entry: Any, carried: list[str]) -> list[str]:
                 grad = b.load_line("%g", entry(0))
-                old = b.load_line("%grads", at)
-                new = b.op(f"fadd double {old}, {b.op(f'fmul double %weight, {grad}')}")
-                b.store_line("%grads", at, b.op(f"select i1 {add}, double {new}, double {old}"))
-                return []
+                b.store_line("%grads", entry(1), b.op(f"fmul double %weight, {grad}"))
+                return [b.op(f"fadd double {carried[0]}, {grad}", "total")]
 
-            self.table_loop(rows, [], add_one, "grads += weight * d out / d leaf")
+            total = self.table_loop(rows, [("double", total)], put,
+                                    "grads = weight * d out / d leaf, summed")[0]
+        if width:
+            def add(j: str, carried: list[str]) -> list[str]:
+                grad = b.load_line("%vgrads", j)
+                return [b.op(f"fadd double {carried[0]}, {grad}", "total")]
+
+            total = b.loop(b.op(f"mul i64 %n, {width}"), [("double", total)], add)[0]
+        difference = b.op(f"fsub double {total}, {total}")
+        bad = b.op(f"and i1 %wants, {b.op(f'fcmp une double {difference}, 0.0')}")
+        return b.op(f"or i1 {spoiled}, {bad}", "spoiled")
+
+    def value_gradients(self, k: str, add: str, value_children: list[int]) -> None:
+        """value_grads[k, j] = d out / d (argument Value j) where the sample is ok and the
+        call wants gradients, else 0."""
+        b = self.b
         width = len(value_children)
         if width:
             base = b.op(f"mul i64 {k}, {width}")
