@@ -23,6 +23,7 @@ import ast
 import math
 import re
 import struct
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,10 @@ def template_of(source: str) -> tuple[str, list[int]]:
     Two terms with one template differ only in the lines they read: a loop over a table of
     those lines computes them all.
     """
+    if "v" not in source:  # a number: no lines
+        return source, []
+    if source[0] == "v" and source[1:].isdigit():  # one line's name: a dot's local
+        return "_h0", [int(source[1:])]
     holes: list[int] = []
 
     def hole(match: re.Match[str]) -> str:
@@ -110,7 +115,9 @@ class Builder:
         self.count = 0
         self.block = "entry"
         self.math: dict[str, int] = {}  # C math functions called, name -> arity
-        self.globals: list[str] = []  # tables of line indices
+        # The tables of line indices, one after another: passed to the code as %tables (data,
+        # not IR: the IR stays small, and LLVM need not parse a million numbers).
+        self.tables = array("i")
 
     def fresh(self, base: str = "t") -> str:
         self.count += 1
@@ -132,13 +139,12 @@ class Builder:
         self.lines.append(f"{label}:")
         self.block = label
 
-    def table(self, rows: list[list[int]]) -> str:
-        """A constant global of i32s, the rows one after another; returns its name."""
-        name = f"@table.{len(self.globals)}"
-        flat = ", ".join(f"i32 {x}" for row in rows for x in row)
-        self.globals.append(f"{name} = private unnamed_addr constant "
-                            f"[{sum(map(len, rows))} x i32] [{flat}]")
-        return name
+    def table(self, rows: list[list[int]]) -> int:
+        """Rows of ints (line indices, flags) into the tables; returns where they start."""
+        start = len(self.tables)
+        for row in rows:
+            self.tables.extend(row)
+        return start
 
     def loop(self, count: int | str, carried: list[tuple[str, str]],
              body: Callable[[str, list[str]], list[str]]) -> list[str]:
@@ -166,9 +172,10 @@ class Builder:
         self.start(done)
         return names
 
-    def entry(self, table: str, at: str) -> str:
-        """Entry at (an i64) of a table of i32s, as an i64."""
-        pointer = self.op(f"getelementptr inbounds i32, ptr {table}, i64 {at}", "p")
+    def entry(self, table: int, at: str) -> str:
+        """Entry at (an i64) of the table starting at table, as an i64."""
+        at = self.op(f"add i64 {at}, {table}") if table else at
+        pointer = self.op(f"getelementptr inbounds i32, ptr %tables, i64 {at}", "p")
         return self.op(f"zext i32 {self.op(f'load i32, ptr {pointer}')} to i64", "line")
 
     def load_line(self, array: str, index: str | int, base: str = "t") -> str:

@@ -54,7 +54,8 @@ OPT_LEVEL = 2
 # value_grads, vals, g) -> None.
 _BATCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
                           ctypes.c_double, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
-                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                          ctypes.c_void_p)
 
 
 @dataclass
@@ -70,6 +71,7 @@ class NativeProgram:
     lines: int
     function: Any = field(repr=False)
     engine: Any = field(repr=False)  # the JIT's engine: the machine code lives as long as it
+    tables: Any = field(repr=False)  # the code's tables of line indices (ctypes int32s)
     source: str = ""  # the Python program is Compiled's to keep
     failed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -121,7 +123,8 @@ class NativeProgram:
             self.function(ctypes.addressof(numbers), n, ctypes.addressof(leaves), weight,
                           int(backward), ctypes.addressof(data), ctypes.addressof(status),
                           ctypes.addressof(grads), ctypes.addressof(value_grads),
-                          ctypes.addressof(scratch[0]), ctypes.addressof(scratch[1]))
+                          ctypes.addressof(scratch[0]), ctypes.addressof(scratch[1]),
+                          ctypes.addressof(self.tables))
         finally:
             if mine:
                 self._lock.release()
@@ -189,7 +192,15 @@ def write_native(plan: Plan, name: str) -> NativeProgram:
         ir, held, tuple(by_line[i] for i in plan.children if lines[i].key == "leaf"),
         tuple(lines[i].operands[0] - plan.count for i in plan.children
               if lines[i].key == "input"),
-        plan.slots, len(writer.outputs), max(len(lines), 1), _BATCH(address), engine)
+        plan.slots, len(writer.outputs), max(len(lines), 1), _BATCH(address), engine,
+        _int32s(writer.b.tables))
+
+
+def _int32s(numbers: array) -> Any:
+    buffer = (ctypes.c_int32 * max(len(numbers), 1))()
+    if numbers:
+        ctypes.memmove(buffer, numbers.buffer_info()[0], numbers.itemsize * len(numbers))
+    return buffer
 
 
 class _Writer:
@@ -214,6 +225,7 @@ class _Writer:
                             for i, line in enumerate(self.lines)]
         self.err: str | None = None  # the sample's error flag so far
         self.assigned: set[int] = set()  # the lines the backward pass gives a gradient
+        self.args: dict[int, list[Any]] = {}
 
     def operand(self, ref: Any) -> str:
         """An operand as the code's source: v{i} for a line, a literal for a number."""
@@ -222,8 +234,13 @@ class _Writer:
         return _literal(ref)
 
     def arguments(self, i: int) -> list[Any]:
-        return [[self.operand(r) for r in o] if type(o) is list else self.operand(o)
-                for o in self.lines[i].operands]
+        """Line i's operands as the code's source (written once: forward and backward)."""
+        args = self.args.get(i)
+        if args is None:
+            operand = self.operand
+            args = self.args[i] = [[operand(r) for r in o] if type(o) is list else operand(o)
+                                   for o in self.lines[i].operands]
+        return args
 
     def module(self, name: str) -> str:
         sample = self.sample()
@@ -234,7 +251,7 @@ class _Writer:
         label = "".join(ch if ch.isprintable() and ch != "\n" else "?" for ch in name)
         return "\n".join([f"; Written by ag.compile from {label}: {len(self.lines)} nodes, "
                           f"{len(self.plan.guards)} guards.",
-                          "declare double @llvm.fabs.f64(double)", *declarations, *b.globals,
+                          "declare double @llvm.fabs.f64(double)", *declarations,
                           "", *sample, "", *batch, ""])
 
     def table_loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
@@ -297,7 +314,7 @@ class _Writer:
         err = self.err or "false"
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 3, i64 0')}")
         return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
-                "i1 %backward) {", *b.lines, "}"]
+                "i1 %backward, ptr noalias %tables) {", *b.lines, "}"]
 
     def forward(self, segment: list[int]) -> None:
         """The segment's lines, in groups of one depth and one code (as a template)."""
@@ -526,7 +543,7 @@ class _Writer:
                                 "the sample's inputs")
             # A bad sample runs without its backward pass: it must add nothing to the sums.
             sweeps = b.op(f"and i1 %wants, {b.op(f'xor i1 {bad}, true')}")
-            ran = b.op(f"call i64 @sample(ptr %vals, ptr %g, i1 {sweeps})")
+            ran = b.op(f"call i64 @sample(ptr %vals, ptr %g, i1 {sweeps}, ptr %tables)")
             status = b.op(f"select i1 {bad}, i64 2, i64 {ran}", "status")
             ok = b.op(f"icmp eq i64 {status}, 0", "ok")
             pointer = b.op(f"getelementptr inbounds i64, ptr %status, i64 {k}", "p")
@@ -549,7 +566,8 @@ class _Writer:
         b.emit("ret void")
         return ["define void @batch(ptr noalias %inputs, i64 %n, ptr noalias %captured, "
                 "double %weight, i64 %backward, ptr noalias %data, ptr noalias %status, "
-                "ptr noalias %grads, ptr noalias %vgrads, ptr noalias %vals, ptr noalias %g) {",
+                "ptr noalias %grads, ptr noalias %vgrads, ptr noalias %vals, ptr noalias %g, "
+                "ptr noalias %tables) {",
                 *b.lines, "}"]
 
     def sums(self, spoiled: str, captured_children: list[int], width: int) -> str:
