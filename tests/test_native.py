@@ -22,9 +22,11 @@ from strategies import CASES, Dag, OpCase, dags, tame  # noqa: E402
 
 import autograd as ag  # noqa: E402
 from autograd import Value, ops  # noqa: E402
-from autograd.compile import native  # noqa: E402
+from autograd.compile import (
+    native,  # noqa: E402
+    tracing,  # noqa: E402
+)
 from autograd.compile.python import write_program  # noqa: E402
-from autograd.compile import tracing  # noqa: E402
 from autograd.compile.tracing import (  # noqa: E402
     Line,
     Plan,
@@ -286,7 +288,7 @@ def test_a_new_one_argument_math_function_needs_no_edit(monkeypatch: pytest.Monk
                         ("erf", "2.0 / math.sqrt(math.pi) * math.exp(-{x} * {x})")):
         key = f"test_{name}"
         rule = getattr(math, name)
-        monkeypatch.setitem(ops.OPS, key, ops.Op(lambda x: (rule(x), (0.0,)),
+        monkeypatch.setitem(ops.OPS, key, ops.Op(lambda x, rule=rule: (rule(x), (0.0,)),
                                                  f"math.{name}({{x}})", (local,)))
         plan = _hand_plan(key)
         for x in (0.3, -1.2, 0.9):
@@ -394,3 +396,103 @@ def test_a_program_outlives_its_plan_and_runs_from_threads() -> None:
     for thread in threads:
         thread.join()
     assert len(results) == 200 and all(r == results[0] for r in results)
+
+
+# ---- end to end: ag.compile(fn, backend="native") ---------------------------------------------
+
+
+def _train_grads(step: Any, params: Sequence[Value], how: str, *columns: Any) -> tuple[float,
+                                                                                       list[float]]:
+    for p in params:
+        p.grad = 0.0
+    out = getattr(step, how)(*columns) if how != "call" else step(*[c[0] for c in columns])
+    out.backward()
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    return out.data, grads
+
+
+@pytest.mark.parametrize("how", ["mean", "sum", "call"])
+def test_compiled_native_equals_the_python_backend_and_eager(how: str) -> None:
+    from nn import MLP
+    model = MLP(3, [8, 8, 1], seed=3)
+    params = model.parameters()
+
+    def loss(x: list[float], y: float) -> Value:
+        return (model(x)[0] - y) ** 2
+
+    rng = random.Random(4)
+    xs = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(16)]
+    ys = [rng.choice((-1.0, 1.0)) for _ in range(16)]
+    native_step = ag.compile(loss, backend="native")
+    got = _train_grads(native_step, params, how, xs, ys)
+    assert type(native_step._last.program).__name__ == "NativeProgram"
+    want = _train_grads(ag.compile(loss), params, how, xs, ys)
+    eager = {"mean": lambda: ag.mean([loss(x, y) for x, y in zip(xs, ys)]),
+             "sum": lambda: ag.sum([loss(x, y) for x, y in zip(xs, ys)]),
+             "call": lambda: loss(xs[0], ys[0])}[how]
+    for p in params:
+        p.grad = 0.0
+    out = eager()
+    out.backward()
+    assert _close(got[0], want[0]) and _close(got[0], out.data)
+    assert all(_close(g, w) for g, w in zip(got[1], want[1]))
+    assert all(_close(g, p.grad, 1e-10) for g, p in zip(got[1], params))
+    assert native_step.source.startswith("# Written by ag.compile")  # the Python program
+    assert native_step.traces == 1
+
+
+def test_compiled_native_map_and_argument_values() -> None:
+    w = Value(0.5)
+    step = ag.compile(lambda x, v: (w * x + v).tanh(), backend="native")
+    vs = [Value(0.1 * k) for k in range(5)]
+    outs = step.map([0.5 * k for k in range(5)], vs)
+    assert [o.data for o in outs] == pytest.approx(
+        [math.tanh(0.5 * 0.5 * k + 0.1 * k) for k in range(5)], rel=1e-12)
+    total = step.sum([1.0, 2.0], vs[:2])
+    total.backward()
+    assert _close(vs[1].grad, 1.0 - math.tanh(0.5 * 2.0 + 0.1) ** 2)
+
+
+def test_compiled_native_sample_errors_run_eagerly_and_raise_eager_errors() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: (w * x).log(), backend="native")
+    good = step.mean([1.0, 2.0])
+    assert _close(good.data, (math.log(2.0) + math.log(4.0)) / 2)
+    with pytest.raises(ValueError, match="log: operand must be > 0"):
+        step.mean([1.0, -1.0, 2.0])
+    assert w.grad == 0.0
+    # sqrt's slope at 0: the code divides by 0 where the rule gives inf; eager decides.
+    root = ag.compile(lambda x: (w * x).sqrt(), backend="native")
+    out = root.sum([0.0, 2.0])
+    out.backward()
+    got, w.grad = w.grad, 0.0
+    eager = ag.sum([(w * x).sqrt() for x in (0.0, 2.0)])
+    eager.backward()
+    assert _close(out.data, eager.data) and _close(got, w.grad) and math.isnan(got)
+
+
+def test_compiled_native_retraces_only_the_samples_whose_guards_fail() -> None:
+    w = Value(1.5)
+
+    def fn(x: Value) -> Value:
+        y = w * x
+        return y if y > 0.0 else -y * 3.0
+
+    step = ag.compile(fn, backend="native")
+    out = step.sum([1.0, 2.0, -1.0, 3.0])
+    out.backward()
+    assert step.traces == 2
+    assert _close(out.data, 1.5 + 3.0 + 4.5 + 4.5) and _close(w.grad, 1 + 2 + 3 + 3)
+
+
+def test_compiled_native_falls_back_to_python_for_ops_without_code() -> None:
+    from nn import cross_entropy
+    w = [Value(0.1 * k) for k in range(3)]
+    step = ag.compile(lambda x, y: cross_entropy([[wi * x for wi in w]], [y]), backend="native")
+    out = step.mean([1.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert type(step._last.program).__name__ == "Program"
+    eager = ag.mean([cross_entropy([[wi * x for wi in w]], [y])
+                     for x, y in ((1.0, [1.0, 0.0, 0.0]), (2.0, [0.0, 0.0, 1.0]))])
+    assert _close(out.data, eager.data)

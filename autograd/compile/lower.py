@@ -46,7 +46,7 @@ class Unsupported(Exception):
 
 def double(x: float) -> str:
     """x as an LLVM double constant, exactly (hex: NaN, inf and -0.0 included)."""
-    return "0x%016X" % struct.unpack("<Q", struct.pack("<d", float(x)))[0]
+    return f"0x{struct.unpack('<Q', struct.pack('<d', float(x)))[0]:016X}"
 
 
 def line_names(source: str) -> list[int]:
@@ -247,7 +247,8 @@ class Lowerer:
 
     def value(self, node: ast.expr, source: str = "") -> tuple[str, str | None]:
         b = self.b
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+                and not isinstance(node.value, bool):
             return double(node.value), None
         if isinstance(node, ast.Name):
             match = _HOLE.fullmatch(node.id)

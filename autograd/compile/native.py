@@ -38,9 +38,19 @@ from typing import Any
 
 from .. import ops
 from ..value import Value
-from .lower import (BINARY_MATH, C_NAMES, LOOP_AT, Builder, Lowerer, Unsupported, double,
-                    format_code, template_of, uniform_runs)
-from .python import SKIP_AT, _identifier, _literal, _same_number
+from .lower import (
+    BINARY_MATH,
+    C_NAMES,
+    LOOP_AT,
+    Builder,
+    Lowerer,
+    Unsupported,
+    double,
+    format_code,
+    template_of,
+    uniform_runs,
+)
+from .python import SKIP_AT, _literal, _same_number
 from .tracing import BatchResult, Plan, flat_operands
 
 __all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
@@ -196,7 +206,7 @@ def write_native(plan: Plan, name: str) -> NativeProgram:
         _int32s(writer.b.tables))
 
 
-def _int32s(numbers: array) -> Any:
+def _int32s(numbers: array[int]) -> Any:
     buffer = (ctypes.c_int32 * max(len(numbers), 1))()
     if numbers:
         ctypes.memmove(buffer, numbers.buffer_info()[0], numbers.itemsize * len(numbers))
@@ -266,7 +276,9 @@ class _Writer:
 
         def one(j: str, values: list[str]) -> list[str]:
             base = b.op(f"mul i64 {j}, {width}", "row")
-            return body(lambda p: b.entry(table, b.op(f"add i64 {base}, {p}")), values)
+            results: list[str] = body(lambda p: b.entry(table, b.op(f"add i64 {base}, {p}")),
+                                      values)
+            return results
 
         return b.loop(len(rows), carried, one)
 
@@ -443,7 +455,8 @@ class _Writer:
                     continue
                 stride, first = len(pieces[start][1]), pieces[start][1][0]
 
-                def inner(j: str, values: list[str]) -> list[str]:
+                def inner(j: str, values: list[str], stride: int = stride, first: int = first,
+                          template: str = template) -> list[str]:
                     place = b.op(f"add i64 {b.op(f'mul i64 {j}, {stride}')}, {first}")
                     made = self.step(entry, place, upstream, nonzero, template)
                     return [b.either(values[0], made) or "false"]
@@ -629,7 +642,7 @@ def _binding() -> Any:
     """llvmlite.binding, initialised once; ImportError saying how to install it."""
     if "llvm" not in _state:
         try:
-            import llvmlite.binding as llvm
+            import llvmlite.binding as llvm  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError as error:
             raise ImportError('compile: backend="native" needs llvmlite: '
                               'pip install -e ".[native]" (or pip install llvmlite)') from error
