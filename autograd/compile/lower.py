@@ -11,7 +11,8 @@ fail): true where the Python code would raise. The conditions are CPython's own:
 - ``math.NAME(x, ...)`` raises where a finite argument gives inf, or a number gives NaN
   (``math.log(0.0)``, ``math.sqrt(-1.0)``, ``math.exp(1000.0)``, ``math.pow(0.0, -1.0)``);
 - ``a / b`` raises where b is 0; ``a ** b`` where finite operands give inf or NaN;
-- ``fsum`` where finite terms overflow, or inf meets -inf;
+- ``fsum`` where finite terms overflow, or inf meets -inf (and, conservatively, wherever an
+  inf or NaN term makes the sum inf or NaN: that sample then runs eagerly, to eager's result);
 - ``+ - *``, ``abs`` and comparisons never raise: inf and NaN pass through, as in Python.
 A conditional expression computes both branches (straight-line code) and keeps only the taken
 branch's error, so ``exp(-x) if x >= 0 else ...`` fails only where Python would.
@@ -381,17 +382,17 @@ class Lowerer:
         outer = self.hole_at
 
         def body(j: str, carried: list[str]) -> list[str]:
-            state.s, state.c, state.q, state.nan_in, state.err = carried
+            state.s, state.c, state.err = carried
             base = b.op(f"add i64 {b.op(f'mul i64 {j}, {width}')}, {first}")
             self.hole_at = lambda number: outer(b.op(f"add i64 {base}, {number}"))
             x, err = self.value(self.parse(template), template)
             self.hole_at = outer
             state.add(x, err)
-            return [state.s, state.c, state.q, state.nan_in, state.err or "false"]
+            return [state.s, state.c, state.err or "false"]
 
-        state.s, state.c, state.q, state.nan_in, state.err = b.loop(
-            count, [("double", state.s), ("double", state.c), ("double", state.q),
-                    ("i1", state.nan_in), ("i1", state.err or "false")], body)
+        state.s, state.c, state.err = b.loop(
+            count, [("double", state.s), ("double", state.c), ("i1", state.err or "false")],
+            body)
 
     # ---- conditions (i1) -------------------------------------------------------------------
 
@@ -441,40 +442,36 @@ def _no_holes(number: str) -> str:
 
 
 class Sum:
-    """The running state of a compensated sum: s (the plain sum), c (its rounding errors),
-    q (0 while every term is finite, else NaN), NaN among the terms, and the terms' errors."""
+    """The running state of a compensated sum: s (the plain sum), c (its rounding errors), and
+    the terms' errors."""
 
     def __init__(self, b: Builder) -> None:
         self.b = b
-        self.s, self.c, self.q = "0.0", "0.0", "0.0"
-        self.nan_in = "false"
+        self.s, self.c = "0.0", "0.0"
         self.err: str | None = None
 
     def add(self, x: str, err: str | None) -> None:
         b = self.b
-        # TwoSum: t = s + x exactly as t + e.
+        # TwoSum: s + x is exactly t + e.
         t = b.op(f"fadd double {self.s}, {x}", "s")
         z = b.op(f"fsub double {t}, {self.s}")
         s_part = b.op(f"fsub double {self.s}, {b.op(f'fsub double {t}, {z}')}")
         e = b.op(f"fadd double {s_part}, {b.op(f'fsub double {x}, {z}')}")
         self.c = b.op(f"fadd double {self.c}, {e}", "c")
-        self.q = b.op(f"fadd double {self.q}, {b.op(f'fsub double {x}, {x}')}", "q")
-        self.nan_in = b.op(f"or i1 {self.nan_in}, {b.is_nan(x)}", "nanin")
         self.s = t
         self.err = b.either(self.err, err)
 
     def result(self) -> tuple[str, str | None]:
-        """fsum's value and error: with every term finite, s + c, failing where it overflows
-        (OverflowError); else the plain sum (inf stays inf), failing where it is NaN without
-        a NaN term (inf + -inf: ValueError)."""
+        """fsum's value and error. While s is finite every term was (an inf or NaN term keeps
+        s inf or NaN): the value is s + c, an error where that overflows (OverflowError).
+        Otherwise the plain sum, an error always: exact for finite terms that overflow and
+        for inf meeting -inf (ValueError); where an inf or NaN term made it, math.fsum gives
+        inf or NaN without raising, and this sample runs eagerly, to the same result."""
         b = self.b
-        finite = b.op(f"fcmp ord double {self.q}, 0.0")
+        finite = b.is_finite(self.s)
         compensated = b.op(f"fadd double {self.s}, {self.c}")
         out = b.op(f"select i1 {finite}, double {compensated}, double {self.s}", "fsum")
-        overflow = b.op(f"and i1 {finite}, {b.not_finite(compensated)}")
-        nan_made = b.op(f"and i1 {b.is_nan(self.s)}, {b.op(f'xor i1 {self.nan_in}, true')}")
-        special = b.op(f"and i1 {b.op(f'xor i1 {finite}, true')}, {nan_made}")
-        return out, b.either(self.err, b.op(f"or i1 {overflow}, {special}", "err"))
+        return out, b.either(self.err, b.not_finite(out))
 
 
 def format_code(code: Any, args: list[Any], params: dict[str, Any],
