@@ -440,6 +440,7 @@ def test_compiled_native_equals_the_python_backend_and_eager(how: str) -> None:
     assert all(_close(g, w) for g, w in zip(got[1], want[1]))
     assert all(_close(g, p.grad, 1e-10) for g, p in zip(got[1], params))
     assert native_step.source.startswith("# Written by ag.compile")  # the Python program
+    assert "define void @batch" in native_step.ir
     assert native_step.traces == 1
 
 
@@ -493,6 +494,8 @@ def test_compiled_native_falls_back_to_python_for_ops_without_code() -> None:
     step = ag.compile(lambda x, y: cross_entropy([[wi * x for wi in w]], [y]), backend="native")
     out = step.mean([1.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     assert type(step._last.program).__name__ == "Program"
+    with pytest.raises(RuntimeError, match="ran on the Python backend"):
+        print(step.ir)
     eager = ag.mean([cross_entropy([[wi * x for wi in w]], [y])
                      for x, y in ((1.0, [1.0, 0.0, 0.0]), (2.0, [0.0, 0.0, 1.0]))])
     assert _close(out.data, eager.data)
