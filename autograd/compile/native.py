@@ -4,18 +4,22 @@ The same program the Python writer writes, in LLVM IR: the forward pass (each li
 from its op's code in ``ops.OPS`` by ``lower``), the guards, then the backward sweep (each step
 ``d_child += d_node * local``, the local lowered from the op's ``local_code``), in the Python
 writer's order. One native call, ``batch``, runs every sample of a batch: it copies a sample's
-numbers in, runs the sample's function, writes its data and status, and adds up the weighted
+numbers in, runs the sample's function, writes its data and status, and adds up the
 gradients of the captured leaves.
 
-Each line's value lives in an array ``vals`` (one slot per line), its gradient in ``g``. Terms
-of one shape (a dot's products, a sum's operands, the steps of their backward pass) run as
-loops over tables of line indices, so the code does not grow with a layer's width: the
-MNIST-1D CNN's sample (65,000 Python lines) is a few thousand instructions.
+Each line's value lives in an array ``vals`` (one slot per line), its gradient in ``g``. Lines
+of one op whose code differs only in the lines it reads (a layer's dots, its relus) run as one
+loop over a table of line indices (data passed to the code, not IR), and so do the terms of a
+wide sum and the steps of their backward pass: the code does not grow with a layer's width.
+The MNIST-1D CNN's sample (65,000 lines of Python) is about 2,800 lines of IR.
 
 A sample's status: 0 ok; 1 a guard came out otherwise; 2 where the Python code raises (a log of
-0, a division by 0, an overflow: see ``lower``) or gives inf or NaN (its data, or its local
-derivatives added up, as ``compiled._not_finite``), or where its inputs or the captured leaves
-are inf or NaN (which run eagerly, as a call does).
+0, a division by 0, an overflow: see ``lower``) or gives inf or NaN (an output's data), or where
+its inputs or the captured leaves are inf or NaN (which run eagerly, as a call does). As in the
+Python program, the captured leaves' derivatives add up over the samples in place (the same
+association of the sums over samples; within a sample, grouping may reorder a gradient's
+terms, to about 1e-13 relative), and where a sample's backward pass fails or the sums come out inf
+or NaN, run_batch runs the samples one at a time, so that only that sample runs eagerly.
 
 Programs the writer cannot lower raise ``Unsupported``, and the Python backend runs them: ops
 without code in the table (logsumexp, softmax, log_softmax: their rules run in Python), codes
