@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
 from .graph import topological_order
@@ -109,7 +109,11 @@ def _sweep(order: list[Value], gradient: float) -> None:
         # In reverse topological order every user of node came first: upstream is final.
         upstream = node._upstream
         node._upstream = 0.0
-        node.grad += upstream
+        # A try costs nothing until it raises (CPython 3.11+), unlike a type check per node.
+        try:
+            node.grad += upstream
+        except TypeError:
+            node.grad = _added(node, upstream)
         # Binary and unary nodes, most of any graph, unpack directly; n-ary ones (sum, dot,
         # ...) walk their pairs. Any: as in _marked_order.
         edges: tuple[Any, ...] = node._edges
@@ -127,24 +131,39 @@ def _sweep(order: list[Value], gradient: float) -> None:
                 child._upstream += local * upstream
 
 
+def _added(node: Value, upstream: float) -> float:
+    """Return node.grad + upstream where += failed: None counts as 0.0 (the PyTorch habit,
+    x.grad = None to clear it); anything else is a TypeError naming the node."""
+    if node.grad is None:
+        return upstream
+    name = node.label or node.op or "a leaf"
+    raise TypeError(
+        f"backward: the .grad of {name!r} is a {type(node.grad).__name__} ({node.grad!r:.40}), "
+        "not a number; set it to 0.0 or None (zero_grad() does). Gradients of the nodes the "
+        "sweep reached before it were added, as when a sweep is interrupted")
+
+
 @overload
-def grad(output: Value, inputs: Sequence[Value],
+def grad(output: Value, inputs: Value | Sequence[Value],
          create_graph: Literal[False] = False) -> list[float]: ...
 
 
 @overload
-def grad(output: Value, inputs: Sequence[Value], create_graph: Literal[True]) -> list[Value]: ...
+def grad(output: Value, inputs: Value | Sequence[Value],
+         create_graph: Literal[True]) -> list[Value]: ...
 
 
 @overload
-def grad(output: Value, inputs: Sequence[Value],
+def grad(output: Value, inputs: Value | Sequence[Value],
          create_graph: bool) -> list[float] | list[Value]: ...
 
 
-def grad(output: Value, inputs: Sequence[Value],
+def grad(output: Value, inputs: Value | Sequence[Value],
          create_graph: bool = False) -> list[float] | list[Value]:
     """Return d output / d input for each input, leaving every .grad as it was.
 
+    inputs is a list of Values, or one Value: the result is then a list of one, as PyTorch's
+    torch.autograd.grad returns a tuple of one (`(dx,) = grad(y, x)`).
     Inputs that output does not depend on get 0.0. With create_graph=True each derivative is
     a Value, a node of a new graph made of the engine's own ops, that can be differentiated
     again (grad, backward, to any order; see autograd.higher). Inside no_grad() those Values
@@ -154,6 +173,8 @@ def grad(output: Value, inputs: Sequence[Value],
     >>> x, y = Value(2.0), Value(5.0)
     >>> grad(x * y, [x, y]), x.grad
     ([5.0, 2.0], 0.0)
+    >>> grad(x * y, x)
+    [5.0]
     >>> gx, gy = grad(x * x * y, [x, y], create_graph=True)
     >>> gx.data, grad(gx, [x, y])
     (20.0, [10.0, 4.0])
@@ -178,11 +199,16 @@ def grad(output: Value, inputs: Sequence[Value],
             node.grad = g
 
 
-def checked_inputs(output: Value, inputs: Sequence[Value], name: str) -> list[Value]:
-    """Return inputs as a list, after checking output and every input is a Value (TypeError
-    naming the function name otherwise)."""
+def checked_inputs(output: Value, inputs: Value | Sequence[Value], name: str) -> list[Value]:
+    """Return inputs as a list (one Value becomes a list of one), after checking output and
+    every input is a Value (TypeError naming the function name otherwise)."""
     if not isinstance(output, Value):
         raise TypeError(f"{name}: output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value):
+        return [inputs]
+    if not isinstance(inputs, Iterable):
+        raise TypeError(f"{name}: inputs must be a Value or a list of Values, got "
+                        f"{type(inputs).__name__}")
     inputs = list(inputs)
     for i, node in enumerate(inputs):
         if not isinstance(node, Value):

@@ -67,17 +67,52 @@
   function childrenOf(i) {
     return steps[stepOf[i]].contributions.map((c) => names[c.child]);
   }
+  // How tightly a name binds, read from its top-level operators: a label may be an expression
+  // ("a3 - y"), and an operand is bracketed wherever precedence needs it, (a3 - y)**2.
+  const ADD = 1, MUL = 2, NEG = 3, POW = 4, ATOM = 5;
+  function precedence(text) {
+    let depth = 0;
+    let lowest = ATOM;
+    let previous = ""; // the last non-space character at depth 0: is a +/- binary or a sign?
+    for (let k = 0; k < text.length; k++) {
+      const ch = text[k];
+      if (ch === "(" || ch === "[") depth++;
+      else if (ch === ")" || ch === "]") depth--;
+      else if (depth === 0 && ch !== " ") {
+        if (ch === "+" || ch === "-" || ch === "\u2212") {
+          const binary = previous !== "" && !"+-*/\u2212".includes(previous);
+          lowest = Math.min(lowest, binary ? ADD : NEG);
+        } else if (ch === "*" && text[k + 1] === "*") {
+          lowest = Math.min(lowest, POW);
+          k++;
+        } else if (ch === "*" || ch === "/") {
+          lowest = Math.min(lowest, MUL);
+        }
+      }
+      if (depth === 0 && ch !== " ") previous = ch;
+    }
+    return lowest;
+  }
+  function operand(name, bracketBelow) { // name, in brackets if it binds less than bracketBelow
+    return precedence(name) < bracketBelow ? "(" + name + ")" : name;
+  }
+  const BINARY = { "+": ADD, "-": ADD, "*": MUL, "/": MUL };
   function formula(i) {
     const op = T.nodes[i].op;
     const kids = childrenOf(i);
     if (!op) return names[i] + " is a leaf: an input or a parameter";
     let rhs;
-    if (kids.length === 2 && ["+", "-", "*", "/", "**"].includes(op)) {
-      rhs = kids[0] + " " + op + " " + kids[1];
+    if (kids.length === 2 && op in BINARY) {
+      // Left-associative: a - b - c is (a - b) - c, so only the right side of an equal rank
+      // needs brackets: a - (b - c), a / (b * c).
+      const rank = BINARY[op];
+      rhs = operand(kids[0], rank) + " " + op + " " + operand(kids[1], rank + 1);
+    } else if (kids.length === 2 && op === "**") {
+      rhs = operand(kids[0], POW + 1) + "**" + operand(kids[1], ATOM);
     } else if (op.startsWith("**") && kids.length === 1) {
-      rhs = kids[0] + op;
+      rhs = operand(kids[0], POW + 1) + op;
     } else if (op === "neg" && kids.length === 1) {
-      rhs = "\u2212" + kids[0];
+      rhs = "\u2212" + operand(kids[0], POW);
     } else {
       const args = kids.length <= 6 ? kids
         : kids.slice(0, 4).concat(["\u2026", kids[kids.length - 1]]);
@@ -158,7 +193,8 @@
   const pane = document.getElementById("graph");
   const box = svg.viewBox.baseVal;
   const PX_PER_PT = 4 / 3; // Graphviz sizes the picture in points
-  const READABLE = 1;       // below this zoom the records' text is too small to read
+  const READABLE = 1;       // the zoom a graph too big to fit opens at: full-size text
+  const LEGIBLE = 0.45;     // below this zoom the records' 11-point text is too small to read
   let zoom = 1;
   svg.removeAttribute("width");
   svg.removeAttribute("height");
@@ -364,6 +400,10 @@
   // A focused button would also "click" on Space's keyup; Space means play everywhere here.
   document.addEventListener("keyup", (e) => { if (e.key === " ") e.preventDefault(); });
 
-  setZoom(Math.min(1.5, Math.max(READABLE, fitZoom())));
+  // Open with the whole graph in view: enlarged up to 150% when small, shrunk when it does not
+  // fit (the neuron at 1280x800). A graph that would need unreadably small text (an MLP's 400
+  // Values) opens at full size instead, and the pane follows the step.
+  const fit = fitZoom();
+  setZoom(fit >= LEGIBLE ? Math.min(1.5, fit) : READABLE);
   go(0);
 })();

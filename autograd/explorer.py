@@ -101,6 +101,7 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
     width = max(3, len(str(len(trace.steps) - 1)))
     running = dict.fromkeys(trace.order, 0.0)
     running[trace.root] = trace.gradient
+    names = node_labels(trace)  # drawn on the unlabelled records: the edge labels use them
     paths = []
     with _grads_shown(trace.order) as show:
         for i, step in enumerate(trace.steps):
@@ -108,7 +109,8 @@ def render_backward(root: Value, directory: str | Path, gradient: float = 1.0) -
                 running[c.child] = c.total
             show(running)
             dot = draw_dot(root, format="svg", highlight=(step.node,),
-                           edge_labels=edge_arithmetic(trace, i), max_nodes=MAX_NODES)
+                           edge_labels=edge_arithmetic(trace, i), max_nodes=MAX_NODES,
+                           names=names)
             svg = pipe(dot, "svg", "render_backward")
             # Made once the first frame is drawn: a failed call leaves no empty directory.
             out.mkdir(parents=True, exist_ok=True)
@@ -125,11 +127,13 @@ def explorer_html(root: Value, gradient: float = 1.0, title: str = "") -> str:
     MAX_NODES Values raise ValueError.
     """
     trace = _checked_trace(root, gradient, "explore")
+    labels = node_labels(trace)
     with _grads_shown(trace.order) as show:
         show(trace.totals())  # the picture shows final grads; the page rewrites them per step
-        svg = pipe(draw_dot(root, format="svg", max_nodes=MAX_NODES), "svg", "explore").decode()
+        # The panel's names for unlabelled nodes (n8, L) are drawn on their records too.
+        dot = draw_dot(root, format="svg", max_nodes=MAX_NODES, names=labels)
+        svg = pipe(dot, "svg", "explore").decode()
     ids = node_names(root)
-    labels = node_labels(trace)
     payload = trace.to_dict()
     payload["ids"] = [ids[node] for node in trace.order]
     payload["names"] = [labels[node] for node in trace.order]

@@ -3,6 +3,7 @@ second derivatives of grad(create_graph=True) against central differences of the
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 
@@ -19,6 +20,9 @@ def gradcheck(fn: Callable[[list[Value]], Value], inputs: Sequence[float], eps: 
               atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """Return True if backward() agrees with central differences at inputs, else raise.
 
+    fn is called with ONE argument, the list of input Values, and returns a Value:
+    `lambda v: v[0] * v[1]`, not `lambda a, b: a * b` (torch.autograd.gradcheck calls
+    fn(*inputs); wrap such a function as `lambda v: f(*v)`).
     For each input i the numeric gradient is (f(x + eps e_i) - f(x - eps e_i)) / 2 eps;
     it agrees when |analytic - numeric| <= atol + rtol * |numeric|.
 
@@ -103,11 +107,29 @@ def _first_derivatives(fn: Callable[[list[Value]], Value], point: list[float], j
     return grad(_call(fn, leaves), leaves)
 
 
+_CONVENTION = ("gradcheck calls fn with one argument, the list of input Values, as "
+               "fn([x0, x1, ...]) -> Value (lambda v: v[0] * v[1]); a function of separate "
+               "arguments, as torch.autograd.gradcheck takes, goes in as lambda v: f(*v)")
+
+
 def _call(fn: Callable[[list[Value]], Value], args: list[Value]) -> Value:
-    """Return fn(args), checked to be a Value."""
+    """Return fn(args), checked to be a Value; a fn that cannot take one list says so first."""
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: just call it
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(args)
+        except TypeError:
+            raise TypeError(f"gradcheck: fn{signature} cannot be called with one argument; "
+                            + _CONVENTION) from None
     out = fn(args)
     if not isinstance(out, Value):
-        raise TypeError(f"gradcheck: fn must return a Value, got {type(out).__name__}")
+        raise TypeError(f"gradcheck: fn must return a Value, got {type(out).__name__}; "
+                        + _CONVENTION)
     return out
 
 

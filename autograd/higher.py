@@ -95,7 +95,8 @@ def _local_values(node: Value) -> list[Value | float]:
     except ValueError:
         key = ""
     arity = 1 if key in ops.UNARY else 2 if key in ops.BINARY else len(node.children)
-    if not key or (key not in ops.NARY and len(operands) != arity):
+    # n-ary ops and primitives take their operands as one list.
+    if not key or (key not in ops.NARY and key not in ops.PRIMITIVES and len(operands) != arity):
         raise ValueError(
             f"grad(create_graph=True): node {node!r} has op {str(node.op)!r}, which ops.OPS "
             "has no derivative written with Values for (a node made by hand?); its local "

@@ -16,6 +16,12 @@ from typing import Any
 
 # exp() of anything above this overflows a float.
 EXP_MAX = math.log(1.7976931348623157e308)
+LN2, LN10 = math.log(2.0), math.log(10.0)
+SQRT1_2 = math.sqrt(0.5)
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+INV_SQRT_2PI = TWO_OVER_SQRT_PI * SQRT1_2 * 0.5  # 1 / sqrt(2 pi), as PyTorch's gelu writes it
+# softplus is x itself above this (PyTorch's default threshold): log1p(e**x) - x < 2.1e-9 there.
+SOFTPLUS_THRESHOLD = 20.0
 
 Local1 = tuple[float]
 Local2 = tuple[float, float]
@@ -101,6 +107,144 @@ def sin(x: float) -> tuple[float, Local1]:
 def cos(x: float) -> tuple[float, Local1]:
     """cos(x); d/dx = -sin(x)."""
     return math.cos(x), (-math.sin(x),)
+
+
+def tan(x: float) -> tuple[float, Local1]:
+    """tan(x); d/dx = 1 + tan(x)**2, computed from the output."""
+    y = math.tan(x)
+    return y, (1.0 + y * y,)
+
+
+def sinh(x: float) -> tuple[float, Local1]:
+    """sinh(x); d/dx = cosh(x). OverflowError past the largest float (|x| > 710.47)."""
+    try:
+        return math.sinh(x), (math.cosh(x),)
+    except OverflowError:
+        raise OverflowError(f"sinh: result too large for a float, operand {x!r}") from None
+
+
+def cosh(x: float) -> tuple[float, Local1]:
+    """cosh(x); d/dx = sinh(x). OverflowError past the largest float (|x| > 710.47)."""
+    try:
+        return math.cosh(x), (math.sinh(x),)
+    except OverflowError:
+        raise OverflowError(f"cosh: result too large for a float, operand {x!r}") from None
+
+
+def asin(x: float) -> tuple[float, Local1]:
+    """arcsin(x) for -1 <= x <= 1; d/dx = 1 / sqrt(1 - x**2), +inf at x = +-1 (as PyTorch)."""
+    if x < -1.0 or x > 1.0:
+        raise ValueError(f"asin: operand must be in [-1, 1], got {x!r}")
+    return math.asin(x), (_reciprocal(math.sqrt(1.0 - x * x)),)
+
+
+def acos(x: float) -> tuple[float, Local1]:
+    """arccos(x) for -1 <= x <= 1; d/dx = -1 / sqrt(1 - x**2), -inf at x = +-1 (as PyTorch)."""
+    if x < -1.0 or x > 1.0:
+        raise ValueError(f"acos: operand must be in [-1, 1], got {x!r}")
+    return math.acos(x), (-_reciprocal(math.sqrt(1.0 - x * x)),)
+
+
+def atan(x: float) -> tuple[float, Local1]:
+    """arctan(x); d/dx = 1 / (1 + x**2)."""
+    return math.atan(x), (1.0 / (1.0 + x * x),)
+
+
+def asinh(x: float) -> tuple[float, Local1]:
+    """arsinh(x); d/dx = 1 / sqrt(x**2 + 1)."""
+    return math.asinh(x), (1.0 / math.sqrt(x * x + 1.0),)
+
+
+def acosh(x: float) -> tuple[float, Local1]:
+    """arcosh(x) for x >= 1; d/dx = 1 / sqrt((x - 1)(x + 1)), +inf at x = 1 (as PyTorch)."""
+    if x < 1.0:
+        raise ValueError(f"acosh: operand must be >= 1, got {x!r}")
+    # (x - 1)(x + 1) rather than x**2 - 1: exact near 1, where x**2 - 1 loses digits.
+    return math.acosh(x), (_reciprocal(math.sqrt((x - 1.0) * (x + 1.0))),)
+
+
+def atanh(x: float) -> tuple[float, Local1]:
+    """artanh(x) for -1 <= x <= 1; d/dx = 1 / (1 - x**2). At x = +-1, +-inf and a slope of
+    +inf, as PyTorch gives."""
+    if x < -1.0 or x > 1.0:
+        raise ValueError(f"atanh: operand must be in [-1, 1], got {x!r}")
+    if x == 1.0 or x == -1.0:  # math.atanh refuses the end points; the limits are infinite
+        return math.copysign(math.inf, x), (math.inf,)
+    return math.atanh(x), (1.0 / (1.0 - x * x),)
+
+
+def log1p(x: float) -> tuple[float, Local1]:
+    """log(1 + x), exact for tiny x; d/dx = 1 / (1 + x)."""
+    if x <= -1.0:
+        raise ValueError(f"log1p: operand must be > -1, got {x!r}")
+    return math.log1p(x), (1.0 / (1.0 + x),)
+
+
+def expm1(x: float) -> tuple[float, Local1]:
+    """e**x - 1, exact for tiny x; d/dx = e**x, computed as the output + 1."""
+    if x > EXP_MAX:
+        raise OverflowError(f"expm1: result too large for a float, operand {x!r} > {EXP_MAX:.4f}")
+    y = math.expm1(x)
+    return y, (y + 1.0,)
+
+
+def log2(x: float) -> tuple[float, Local1]:
+    """Base-2 log; d/dx = 1 / (x ln 2)."""
+    if x <= 0.0:
+        raise ValueError(f"log2: operand must be > 0, got {x!r}")
+    return math.log2(x), (1.0 / (x * LN2),)
+
+
+def log10(x: float) -> tuple[float, Local1]:
+    """Base-10 log; d/dx = 1 / (x ln 10)."""
+    if x <= 0.0:
+        raise ValueError(f"log10: operand must be > 0, got {x!r}")
+    return math.log10(x), (1.0 / (x * LN10),)
+
+
+def sign(x: float) -> tuple[float, Local1]:
+    """1, -1 or 0 by the sign of x (0 for 0, -0 and NaN, as PyTorch); d/dx = 0 everywhere."""
+    return (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0), (0.0,)
+
+
+def softplus(x: float) -> tuple[float, Local1]:
+    """log(1 + e**x); d/dx = e**x / (1 + e**x). Above 20 it is x itself, slope 1, as PyTorch's
+    softplus (threshold 20) gives: e**x cannot overflow, and the values are PyTorch's."""
+    if x > SOFTPLUS_THRESHOLD:
+        return x, (1.0,)
+    z = math.exp(x)
+    return math.log1p(z), (z * (1.0 / (z + 1.0)),)
+
+
+def elu(x: float, alpha: float = 1.0) -> tuple[float, Local1]:
+    """x for x > 0, else alpha (e**x - 1); d/dx = 1 for x > 0, else alpha e**x (alpha at 0,
+    as PyTorch)."""
+    if x > 0.0:
+        return x, (1.0,)
+    return alpha * math.expm1(x), (alpha * math.exp(x),)
+
+
+def gelu(x: float) -> tuple[float, Local1]:
+    """x Phi(x), Phi the standard normal CDF written with erf (PyTorch's exact gelu);
+    d/dx = Phi(x) + x phi(x), phi the normal density."""
+    cdf = 0.5 * (1.0 + math.erf(x * SQRT1_2))
+    return x * cdf, (cdf + x * (math.exp(-0.5 * x * x) * INV_SQRT_2PI),)
+
+
+def silu(x: float) -> tuple[float, Local1]:
+    """x sigmoid(x) (also called swish); d/dx = s (1 + x (1 - s)), s = sigmoid(x)."""
+    s = sigmoid(x)[0]
+    return x * s, (s * (1.0 + x * (1.0 - s)),)
+
+
+def erf(x: float) -> tuple[float, Local1]:
+    """The error function; d/dx = 2 / sqrt(pi) e**(-x**2). gelu's derivative is built on it."""
+    return math.erf(x), (TWO_OVER_SQRT_PI * math.exp(-(x * x)),)
+
+
+def _reciprocal(r: float) -> float:
+    """1 / r for r > 0; +inf for r = 0, where a slope is vertical (asin, acos, acosh at an end)."""
+    return 1.0 / r if r > 0.0 else math.inf
 
 
 def power(x: float, n: float) -> tuple[float, Local1]:
@@ -230,7 +374,10 @@ def log_softmax(xs: Sequence[float]) -> list[tuple[float, tuple[float, ...]]]:
 UNARY: dict[str, Callable[..., tuple[float, Local1]]] = {
     "neg": neg, "abs": abs_, "exp": exp, "log": log, "sqrt": sqrt, "tanh": tanh,
     "sigmoid": sigmoid, "relu": relu, "leaky_relu": leaky_relu, "sin": sin, "cos": cos,
-    "power": power,
+    "power": power, "tan": tan, "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos,
+    "atan": atan, "asinh": asinh, "acosh": acosh, "atanh": atanh, "log1p": log1p,
+    "expm1": expm1, "log2": log2, "log10": log10, "sign": sign, "softplus": softplus,
+    "elu": elu, "gelu": gelu, "silu": silu, "erf": erf,
 }
 BINARY: dict[str, Callable[[float, float], tuple[float, Local2]]] = {
     "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow,
@@ -307,6 +454,37 @@ def _logsumexp_values(xs: Sequence[Any]) -> Any:
     return m + _math("log", builtins.sum(_math("exp", x - m) for x in xs))
 
 
+def _reciprocal_values(r: Any) -> Any:
+    """1 / r from a Value or a number, +inf where r is 0: _reciprocal, for local_values."""
+    return 1.0 / r if float(r) > 0.0 else math.inf
+
+
+def _sigmoid_values(x: Any) -> Any:
+    return sigmoid(x)[0] if isinstance(x, (int, float)) else x.sigmoid()
+
+
+def _softplus_local_values(x: Any) -> Any:
+    if float(x) > SOFTPLUS_THRESHOLD:
+        return 1.0
+    z = _math("exp", x)
+    return z * (1.0 / (z + 1.0))
+
+
+def _gelu_local_values(x: Any) -> Any:
+    cdf = 0.5 * (1.0 + _math("erf", x * SQRT1_2))
+    return cdf + x * (_math("exp", -0.5 * x * x) * INV_SQRT_2PI)
+
+
+def _silu_local_values(x: Any) -> Any:
+    s = _sigmoid_values(x)
+    return s * (1.0 + x * (1.0 - s))
+
+
+# sigmoid's rule as code, branch for branch; silu's code uses it too.
+_SIGMOID_CODE = ("(1.0 / (1.0 + math.exp(-{x})) if {x} >= 0.0 "
+                 "else math.exp({x}) / (1.0 + math.exp({x})))")
+
+
 def _number_code(n: float) -> str:
     """n as Python source: inf and nan are not literals."""
     return repr(n) if math.isfinite(n) else f"float('{n!r}')"
@@ -343,9 +521,7 @@ OPS: dict[str, Op] = {
     "sqrt": Op(sqrt, "math.sqrt({x})", ("0.5 / {y}",),
                lambda x, y: (0.5 / y if float(y) > 0.0 else math.inf,)),
     "tanh": Op(tanh, "math.tanh({x})", ("1.0 - {y} * {y}",), lambda x, y: (1.0 - y * y,)),
-    "sigmoid": Op(sigmoid, "(1.0 / (1.0 + math.exp(-{x})) if {x} >= 0.0 "
-                           "else math.exp({x}) / (1.0 + math.exp({x})))",
-                  ("{y} * (1.0 - {y})",), lambda x, y: (y * (1.0 - y),)),
+    "sigmoid": Op(sigmoid, _SIGMOID_CODE, ("{y} * (1.0 - {y})",), lambda x, y: (y * (1.0 - y),)),
     # `not x <= 0.0` rather than `x > 0.0`: NaN passes through, as the rule lets it.
     "relu": Op(relu, "({x} if not {x} <= 0.0 else 0.0)", ("(1.0 if {x} > 0.0 else 0.0)",),
                lambda x, y: (1.0 if float(x) > 0.0 else 0.0,)),
@@ -354,6 +530,49 @@ OPS: dict[str, Op] = {
                      lambda x, y, slope=0.01: (1.0 if float(x) > 0.0 else slope,)),
     "sin": Op(sin, "math.sin({x})", ("math.cos({x})",), lambda x, y: (_math("cos", x),)),
     "cos": Op(cos, "math.cos({x})", ("-math.sin({x})",), lambda x, y: (-_math("sin", x),)),
+    "tan": Op(tan, "math.tan({x})", ("1.0 + {y} * {y}",), lambda x, y: (1.0 + y * y,)),
+    "sinh": Op(sinh, "math.sinh({x})", ("math.cosh({x})",), lambda x, y: (_math("cosh", x),)),
+    "cosh": Op(cosh, "math.cosh({x})", ("math.sinh({x})",), lambda x, y: (_math("sinh", x),)),
+    # At x = +-1 the code divides by 0 and raises: the call then runs the rule (slope inf).
+    "asin": Op(asin, "math.asin({x})", ("1.0 / math.sqrt(1.0 - {x} * {x})",),
+               lambda x, y: (_reciprocal_values(_math("sqrt", 1.0 - x * x)),)),
+    "acos": Op(acos, "math.acos({x})", ("-1.0 / math.sqrt(1.0 - {x} * {x})",),
+               lambda x, y: (-_reciprocal_values(_math("sqrt", 1.0 - x * x)),)),
+    "atan": Op(atan, "math.atan({x})", ("1.0 / (1.0 + {x} * {x})",),
+               lambda x, y: (1.0 / (1.0 + x * x),)),
+    "asinh": Op(asinh, "math.asinh({x})", ("1.0 / math.sqrt({x} * {x} + 1.0)",),
+                lambda x, y: (1.0 / _math("sqrt", x * x + 1.0),)),
+    "acosh": Op(acosh, "math.acosh({x})", ("1.0 / math.sqrt(({x} - 1.0) * ({x} + 1.0))",),
+                lambda x, y: (_reciprocal_values(_math("sqrt", (x - 1.0) * (x + 1.0))),)),
+    # math.atanh raises at +-1 (the rule's infinite end points): the call then runs the rule.
+    "atanh": Op(atanh, "math.atanh({x})", ("1.0 / (1.0 - {x} * {x})",),
+                lambda x, y: (_reciprocal_values(1.0 - x * x),)),
+    "log1p": Op(log1p, "math.log1p({x})", ("1.0 / (1.0 + {x})",),
+                lambda x, y: (1.0 / (1.0 + x),)),
+    "expm1": Op(expm1, "math.expm1({x})", ("{y} + 1.0",), lambda x, y: (y + 1.0,)),
+    "log2": Op(log2, "math.log2({x})", (f"1.0 / ({{x}} * {LN2!r})",),
+               lambda x, y: (1.0 / (x * LN2),)),
+    "log10": Op(log10, "math.log10({x})", (f"1.0 / ({{x}} * {LN10!r})",),
+                lambda x, y: (1.0 / (x * LN10),)),
+    "sign": Op(sign, "(1.0 if {x} > 0.0 else -1.0 if {x} < 0.0 else 0.0)", ("0.0",),
+               lambda x, y: (0.0,)),
+    "softplus": Op(softplus, f"({{x}} if {{x}} > {SOFTPLUS_THRESHOLD!r} "
+                             "else math.log1p(math.exp({x})))",
+                   (f"(1.0 if {{x}} > {SOFTPLUS_THRESHOLD!r} "
+                    "else math.exp({x}) * (1.0 / (math.exp({x}) + 1.0)))",),
+                   lambda x, y: (_softplus_local_values(x),)),
+    "elu": Op(elu, "({x} if {x} > 0.0 else {alpha} * math.expm1({x}))",
+              ("(1.0 if {x} > 0.0 else {alpha} * math.exp({x}))",),
+              lambda x, y, alpha=1.0: (1.0 if float(x) > 0.0 else alpha * _math("exp", x),)),
+    "gelu": Op(gelu, f"{{x}} * (0.5 * (1.0 + math.erf({{x}} * {SQRT1_2!r})))",
+               (f"0.5 * (1.0 + math.erf({{x}} * {SQRT1_2!r})) "
+                f"+ {{x}} * (math.exp(-0.5 * {{x}} * {{x}}) * {INV_SQRT_2PI!r})",),
+               lambda x, y: (_gelu_local_values(x),)),
+    "silu": Op(silu, f"{{x}} * {_SIGMOID_CODE}",
+               (f"{_SIGMOID_CODE} * (1.0 + {{x}} * (1.0 - {_SIGMOID_CODE}))",),
+               lambda x, y: (_silu_local_values(x),)),
+    "erf": Op(erf, "math.erf({x})", (f"{TWO_OVER_SQRT_PI!r} * math.exp(-({{x}} * {{x}}))",),
+              lambda x, y: (TWO_OVER_SQRT_PI * _math("exp", -(x * x)),)),
     # x ** n, n a constant: the compiler writes x ** n for an integer n, math.pow otherwise
     # (it raises where the rule raises instead of returning a complex number).
     "power": Op(power, lambda x, n: _power_code(x, n), lambda x, n: (_power_local_code(x, n),),
@@ -395,6 +614,11 @@ def _softmax_locals(xs: Sequence[Any], y: Any, i: int) -> tuple[Any, ...]:
     lse = _logsumexp_values(xs)
     return tuple(y * (float(i == j) - _math("exp", x - lse)) for j, x in enumerate(xs))
 
+
+# The ops made with ag.primitive (autograd/primitives.py), by key: each is also an entry of OPS,
+# with no code, so the compiled code calls its rule: ops.PRIMITIVES[key].rule((x, y, )).
+# Filled at run time, as primitives are defined.
+PRIMITIVES: dict[str, Any] = {}
 
 # A node's op, as the picture shows it, -> its key in OPS. A constant power's op is "**n".
 SYMBOLS: dict[str, str] = {

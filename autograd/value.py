@@ -226,6 +226,24 @@ class Value:
     relu = _unary(ops.relu, "relu", "Return max(self, 0); the derivative at 0 is 0.")
     sin = _unary(ops.sin, "sin", "Return sin(self).")
     cos = _unary(ops.cos, "cos", "Return cos(self).")
+    tan = _unary(ops.tan, "tan", "Return tan(self).")
+    sinh = _unary(ops.sinh, "sinh", "Return sinh(self); OverflowError where it exceeds a float.")
+    cosh = _unary(ops.cosh, "cosh", "Return cosh(self); OverflowError where it exceeds a float.")
+    asin = _unary(ops.asin, "asin", "Return arcsin(self); ValueError outside [-1, 1].")
+    acos = _unary(ops.acos, "acos", "Return arccos(self); ValueError outside [-1, 1].")
+    atan = _unary(ops.atan, "atan", "Return arctan(self).")
+    asinh = _unary(ops.asinh, "asinh", "Return arsinh(self).")
+    acosh = _unary(ops.acosh, "acosh", "Return arcosh(self); ValueError for self < 1.")
+    atanh = _unary(ops.atanh, "atanh", "Return artanh(self); ValueError outside [-1, 1].")
+    log1p = _unary(ops.log1p, "log1p", "Return log(1 + self); ValueError for self <= -1.")
+    expm1 = _unary(ops.expm1, "expm1", "Return e**self - 1; OverflowError past a float.")
+    log2 = _unary(ops.log2, "log2", "Return the base-2 log of self; ValueError for self <= 0.")
+    log10 = _unary(ops.log10, "log10", "Return the base-10 log of self; ValueError for self <= 0.")
+    sign = _unary(ops.sign, "sign", "Return 1, -1 or 0 by the sign of self; the derivative is 0.")
+    softplus = _unary(ops.softplus, "softplus", "Return log(1 + e**self), stable for any self.")
+    gelu = _unary(ops.gelu, "gelu", "Return self * Phi(self), Phi the normal CDF (erf form).")
+    silu = _unary(ops.silu, "silu", "Return self * sigmoid(self).")
+    erf = _unary(ops.erf, "erf", "Return the error function of self.")
 
     def __pow__(self, exponent: Operand) -> Value:
         """Return self ** exponent: a Value exponent is a child, a number is part of the op."""
@@ -241,6 +259,12 @@ class Value:
         slope = float(slope) if isinstance(slope, Value) else _to_float(slope, "leaky_relu slope")
         return _apply1(self, lambda x: ops.leaky_relu(x, slope),
                        OpLabel("leaky_relu", "leaky_relu", slope=slope))
+
+    def elu(self, alpha: float = 1.0) -> Value:
+        """Return self for self > 0, else alpha * (e**self - 1)."""
+        # A Value alpha is taken as its number (a constant), as leaky_relu's slope is.
+        alpha = float(alpha) if isinstance(alpha, Value) else _to_float(alpha, "elu alpha")
+        return _apply1(self, lambda x: ops.elu(x, alpha), OpLabel("elu", "elu", alpha=alpha))
 
     # ---- gradients ----------------------------------------------------------------------
 
@@ -265,8 +289,17 @@ class Value:
     __gt__ = _comparison(operator.gt, ">")
     __ge__ = _comparison(operator.ge, ">=")
 
+    def item(self) -> float:
+        """Return data, as float(self) does (PyTorch's habit): a plain number, off the graph."""
+        return self.__float__()
+
     def __float__(self) -> float:
-        """Return data."""
+        """Return data: a plain number, through which no gradient flows.
+
+        ``math.exp(v)`` and other math functions call this: they return a float, not a node,
+        and silently cut the graph there; use ``v.exp()``. It does not warn: ``float(loss)``
+        to log a number is just as common and is no mistake.
+        """
         # ag.compile, while tracing: the number leaves the graph here (math.sin(x), say), so
         # the compiled code holds only for this exact number; another traces again.
         if _mode.comparisons is not None:

@@ -32,8 +32,8 @@ def _optional(module: str, package: str, notes: list[str]) -> ModuleType | None:
 
 def _run(settings: workloads.Settings, mg: ModuleType | None, torch: ModuleType | None,
          has_digits: bool, notes: list[str]) -> list[workloads.Row]:
-    steps = [workloads.chain, workloads.wide, training.mlp_step, workloads.memory,
-             workloads.compile_big]
+    steps = [workloads.chain, workloads.wide, training.mlp_step, training.adam_step,
+             workloads.memory, workloads.compile_big, workloads.sweeps]
     if has_digits:
         steps.insert(3, training.digits_epoch)
     rows: list[workloads.Row] = []

@@ -61,33 +61,35 @@ class MoonsStep:
 
 
 class CompiledMoonsStep(MoonsStep):
-    """MoonsStep with the whole batch's loss in one ag.compile'd function, SGD outside it."""
+    """MoonsStep with one point's hinge loss ag.compile'd and run for every point by
+    Compiled.mean (one trace, code the size of one point's graph); the L2 and SGD outside."""
 
     def __init__(self, xs: list[list[float]], ys: list[float], lr: float, alpha: float,
                  seed: int = 0) -> None:
         super().__init__(xs, ys, lr, alpha, seed)
-        self.compiled = ag.compile(self._loss)
+        self.compiled = ag.compile(self._point_loss)
 
-    def _loss(self, xs: list[list[float]], ys: list[float]) -> Value:
-        scores = [out[0] for out in self.model.forward_batch(xs)]
-        return hinge_loss(scores, ys) + self.alpha * ag.dot(self.params, self.params)
+    def _point_loss(self, x: list[float], y: float) -> Value:
+        return hinge_loss([self.model(x)[0]], [y])
 
     def loss(self) -> Value:
-        """The same loss as MoonsStep's, from the compiled code (traced at the first call)."""
-        return self.compiled(self.xs, self.ys)
+        """The same loss as MoonsStep's: the mean of the points' compiled hinge losses (one
+        node, traced at the first call), plus the L2 penalty."""
+        return self.compiled.mean(self.xs, self.ys) + self.alpha * ag.dot(self.params,
+                                                                          self.params)
 
 
 def digits_epoch_compiled(data: Digits, seed: int = 0) -> tuple[float, float]:
     """Seconds for one epoch of the digits demo's compiled training loop, and seconds for
-    the first calls (one trace per batch size, made before the epoch, without updates)."""
+    the first call (the one trace of an image's loss, which every batch size shares, made
+    before the epoch, without an update)."""
     from demos import digits as demo
 
     model = demo.make_model(seed)
     optimizer = demo.make_optimizer(model)
     step_loss = demo.compiled_loss(model)
     start = clock()
-    for size in sorted({len(batch) for batch in data.batch_order}):
-        step_loss(data.images[:size], [demo.one_hot(t) for t in data.labels[:size]])
+    step_loss.mean(data.images[:1], [demo.one_hot(data.labels[0])])
     traced = clock() - start
     start = clock()
     demo.train_epoch(model, optimizer, data.images, data.labels, batch_size=data.batch_size,

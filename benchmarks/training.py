@@ -89,8 +89,9 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
                      "nn.MLP.forward_batch (one ag.dot node per neuron and point), "
-                     "the L2 as ag.dot(params, params); compiled: the same loss function "
-                     "through ag.compile, SGD outside it; "
+                     "the L2 as ag.dot(params, params); compiled: one point's hinge loss "
+                     "through ag.compile, run over the 100 points by Compiled.mean (code of "
+                     "one point's graph, one trace), the L2 and SGD outside it; "
                      "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py "
                      "(every sample back-propagated); tuned: benchmarks/floor.py's "
                      "mlp_step with tuned=True (inactive hinges, ReLUs that are off and the input "
@@ -102,13 +103,19 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
         row.notes.append(f"compiled: the first call (trace and code generation) took "
                          f"{first[ours.COMPILED] * 1e3:,.0f} ms; at the "
                          f"{eager_step * 1e3 - compiled_step * 1e3:.1f} ms a step compiling "
-                         f"saves, it pays for itself after {payback:.0f} steps")
+                         f"saves, it pays for itself after {payback:.0f} "
+                         f"step{'' if round(payback) == 1 else 's'}")
     row.notes.append(f"steps per timed block, {s.mlp_repeats} blocks each: "
                      + ", ".join(f"{name} {n}" for name, n in steps.items()))
     spread = max(losses.values()) - min(losses.values())
     row.notes.append(f"first-step losses agree across engines to {spread:.1e} "
                      f"({losses[ours.NAME]:.6f})")
-    return [row]
+    first_row = Row(f"mlp_step moons {len(xs)}", "first call ms",
+                    {ours.COMPILED: first[ours.COMPILED] * 1e3, ours.NAME: first[ours.NAME] * 1e3},
+                    ["compiled: the first step, which traces one point's loss and writes its "
+                     "code (once for every batch of this structure, whatever its size); "
+                     "chainrule: its first eager step, for scale"])
+    return [row, first_row]
 
 
 # ---- digits_epoch -------------------------------------------------------------------------
@@ -152,12 +159,16 @@ def digits_epoch(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -
         results[mg.NAME] = {"epoch": "n/a"}
     name = f"digits_epoch {len(d.images)} images"
     notes = [f"MLP(64, [{d.hidden}, 10]), cross-entropy, Adam lr {d.lr}, batch {d.batch_size}; "
-             "compiled: the demo's compiled_loss (one-hot targets), timed after its first "
-             f"calls, which took {min(traced):.1f} s (one trace per batch size); tuned: "
-             "floor.digits_epoch with tuned=True"]
+             "compiled: the demo's compiled_loss (one image's loss, one-hot targets) run over "
+             "each batch by Compiled.mean, timed after its first call (the row below); "
+             "tuned: floor.digits_epoch with tuned=True"]
     if mg:
         notes.append("micrograd 0.1.0 has no exp or log for the cross-entropy")
-    return [Row(name, "s/epoch", scaled(results, "epoch", 1.0), notes, total=True)]
+    return [Row(name, "s/epoch", scaled(results, "epoch", 1.0), notes, total=True),
+            Row(name, "first call s", {ours.COMPILED: min(traced)},
+                ["compiled: tracing one image's loss and writing its code, the one trace "
+                 "every batch size shares (the whole-batch compile traced once per batch "
+                 "size)"])]
 
 
 def digits_demo() -> list[Row]:
@@ -170,3 +181,45 @@ def digits_demo() -> list[Row]:
         seconds = timed(lambda: demo.main(["--out", out]))
     return [Row("digits demo (python -m demos digits)", "s", {ours.NAME: seconds},
                 ["the whole demo, once: loading, training, testing and pictures"])]
+
+
+# ---- adam_step ----------------------------------------------------------------------------
+
+
+def adam_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """ms per Adam step over 15,210 parameters (the MNIST-1D residual MLP's count): nn.Adam
+    on Values against the floor's Adam on plain lists of floats, the same update."""
+    from nn import MLP, Adam
+
+    model = MLP(40, [100, 100, 10], seed=0)
+    params = model.parameters()
+    optimizer = Adam(params, lr=1e-2)
+    net = layers_of(model)
+    grads = [([[math.sin(7 * j + i) for i in range(len(w))] for j, w in enumerate(weights)],
+              [math.cos(j) for j in range(len(biases))]) for weights, biases in net]
+    for layer, (weights, biases) in zip(model.layers, grads):  # the same gradients
+        for neuron, row, bias in zip(layer.neurons, weights, biases):
+            for w, g in zip(neuron.w, row):
+                w.grad = g
+            neuron.b.grad = bias
+    plain = floor.Adam(net, 1e-2)
+    steps = 10
+
+    def ours_steps() -> Phases:
+        def run() -> None:
+            for _ in range(steps):
+                optimizer.step()
+        return {"step": timed(run) / steps}
+
+    def floor_steps() -> Phases:
+        def run() -> None:
+            for _ in range(steps):
+                plain.step(grads)
+        return {"step": timed(run) / steps}
+
+    results = round_robin({ours.NAME: ours_steps, "floor": floor_steps}, s.mlp_repeats)
+    return [Row(f"adam_step {len(params):,} parameters", "ms/step",
+                scaled(results, "step", 1e3),
+                ["nn.Adam.step() on the Values' grads (its moments in lists of floats); floor: "
+                 "benchmarks/floor.py's Adam, the same update on nested lists of floats with "
+                 "no Values"])]

@@ -304,3 +304,40 @@ def compile_big(s: Settings, mg: ModuleType | None, torch: ModuleType | None) ->
     return [Row(name, "first call s", {ours.COMPILED: first}, notes),
             Row(name, "first call peak MB", {ours.COMPILED: peak / 1e6}),
             Row(name, "fwd+bwd ms", {ours.NAME: eager * 1e3, ours.COMPILED: replay * 1e3})]
+
+
+# ---- sweeps: forward mode against reverse mode (issue 19) ----------------------------------
+
+
+def sweeps(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
+    """ns per node of one forward-mode and one reverse-mode sweep over the chain's graph."""
+    from autograd.forward import _forward, _plan, _reverse
+
+    steps = s.chain_steps
+    a, b, x0 = Value(0.5), Value(-0.1), Value(0.3)
+    x = x0
+    for _ in range(steps):
+        x = (x * a + b).tanh()
+
+    def run() -> Phases:
+        phases: Phases = {"backward": timed(x.backward),
+                          "jvp": timed(lambda: ag.jvp(x, [a], [1.0])),
+                          "vjp": timed(lambda: ag.vjp(x, [a], 1.0))}
+        plan, index = _plan([x])
+        phases["forward sweep"] = timed(lambda: _forward(plan, {index[a]: 1.0}))
+        phases["reverse sweep"] = timed(lambda: _reverse(plan, {index[x]: 1.0}))
+        return phases
+
+    runs = []
+    for _ in range(s.chain_repeats):
+        fresh()
+        runs.append(run())
+    medians = median_phases(runs)
+    ns = 1e9 / (3 * steps)
+    name = f"sweeps, chain {steps:,} steps"
+    note = ("backward(): walk + sweep; jvp and vjp: walk, number the nodes, one sweep; the sweeps "
+            "alone on the numbered graph (what each of a Jacobian's sweeps costs)")
+    rows = [Row(name, f"{phase} ns/node", {ours.NAME: float(medians[phase]) * ns})
+            for phase in medians]
+    rows[0].notes.append(note)
+    return rows

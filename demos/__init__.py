@@ -10,7 +10,8 @@ DEMOS = {
     "moons": "MLP(2, [16, 16, 1]) on two moons with hinge loss: decision boundary and curves",
     "digits": "MLP on scikit-learn's 8x8 digits with cross-entropy and Adam: >= 95% on test",
     "graduate": "the digits MLP and its Adam handed to PyTorch: training carries on exactly",
-    "tutorial": "runs the notebook demos/tutorial.ipynb (a learner's hour) and saves its outputs",
+    "tutorial": "runs the course's notebooks (demos/course/, a learner's week) and saves them",
     "newton": "Newton's method (engine Hessians) against gradient descent on Rosenbrock's valley",
+    "modes": "forward mode against reverse mode: 337 jvp sweeps or one backward, and the reverse",
 }
 DEFAULT = "moons"

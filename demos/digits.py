@@ -81,14 +81,15 @@ def make_optimizer(model: MLP) -> Adam:
     return Adam(model.parameters(), lr=LR)
 
 
-def compiled_loss(model: MLP) -> ag.Compiled:
-    """The batch's cross-entropy, compiled: one trace per batch size, then replayed.
+def compiled_loss(model: MLP) -> ag.Compiled[Value]:
+    """One image's cross-entropy, compiled: traced once, then run for every image of a
+    batch by ``step_loss.mean(images, targets)``, whatever the batch's size.
 
     It takes each image's target as ten probabilities (one-hot): numbers are the compiled
-    code's inputs, where a class index would be part of its structure (a trace per batch).
+    code's inputs, where a class index would be part of its structure (a trace per digit).
     """
-    def loss(images: Images, targets: list[list[float]]) -> Value:
-        return cross_entropy(model.forward_batch(images), targets)
+    def loss(image: list[float], target: list[float]) -> Value:
+        return cross_entropy([model(image)], [target])
     return ag.compile(loss)
 
 
@@ -99,13 +100,13 @@ def one_hot(label: int) -> list[float]:
 
 def train_epoch(model: MLP, optimizer: Adam, images: Images, labels: list[int],
                 batch_size: int = BATCH_SIZE, seed: int = 0, desc: str | None = None,
-                step_loss: ag.Compiled | None = None,
+                step_loss: ag.Compiled[Value] | None = None,
                 batch_seconds: list[float] | None = None) -> float:
     """One pass over the data in shuffled mini-batches, one Adam step each; the mean loss.
 
     With desc, a progress bar of that name shows the batches going by. With step_loss (from
-    compiled_loss), each batch's loss is the compiled code's; with batch_seconds, each
-    batch's time (loss, backward, update) is appended to it.
+    compiled_loss), each batch's loss is the mean of its images' compiled losses, one node;
+    with batch_seconds, each batch's time (loss, backward, update) is appended to it.
     """
     order = list(batches(len(images), batch_size, shuffle=True, seed=seed))
     bar = progress(order, desc=desc, unit="batch") if desc else None
@@ -116,7 +117,7 @@ def train_epoch(model: MLP, optimizer: Adam, images: Images, labels: list[int],
         if step_loss is None:
             loss = cross_entropy(model.forward_batch(xs), [labels[i] for i in batch])
         else:
-            loss = step_loss(xs, [one_hot(labels[i]) for i in batch])
+            loss = step_loss.mean(xs, [one_hot(labels[i]) for i in batch])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -144,7 +145,7 @@ def batch_times(model: MLP, images: Images, labels: list[int], batch_seconds: li
         if step_loss is None:
             loss = cross_entropy(model.forward_batch(xs), [labels[i] for i in batch])
         else:
-            loss = step_loss(xs, [one_hot(labels[i]) for i in batch])
+            loss = step_loss.mean(xs, [one_hot(labels[i]) for i in batch])
         loss.backward()
         (times if k else firsts).append(clock.seconds())
         model.zero_grad()
@@ -152,8 +153,8 @@ def batch_times(model: MLP, images: Images, labels: list[int], batch_seconds: li
     compiled_ms, eager_ms = (other, median) if compiled else (median, other)
     first = max(batch_seconds[:2] if not compiled else firsts)
     return [f"Time per batch of {BATCH_SIZE}: compiled {1000 * compiled_ms:.1f} ms "
-            f"(its first call, which traces and writes the code, {first:.1f} s; one per batch "
-            f"size), eager {1000 * eager_ms:.1f} ms"]
+            f"(its first call, which traces one image and writes the code, {first:.2f} s), "
+            f"eager {1000 * eager_ms:.1f} ms"]
 
 
 def predict(model: MLP, images: Images) -> list[int]:
@@ -195,9 +196,8 @@ def plot_confusion(counts: list[list[int]], path: str) -> None:
 
 def plot_examples(images: Images, labels: list[int], predictions: list[int], path: str,
                   columns: int = 8) -> None:
-    """Three rows of test digits in order, then a row of mistakes, each titled by its prediction.
-
-    Mistakes are in red with the true label: 'pred 1, is 8'.
+    """Three rows of test digits in order, then a row of further mistakes, each titled by its
+    prediction. Mistakes, in any row, are in red with the true label: '1, is 8'.
     """
     shown = list(range(3 * columns))
     mistakes = [k for k, (p, t) in enumerate(zip(predictions, labels)) if p != t]
@@ -217,8 +217,9 @@ def plot_examples(images: Images, labels: list[int], predictions: list[int], pat
         right = predictions[k] == labels[k]
         ax.set_title(f"{predictions[k]}" if right else f"{predictions[k]}, is {labels[k]}",
                      color="black" if right else "red", fontsize=9)
-    fig.suptitle(f"test digits with the predicted digit above; bottom row: mistakes"
-                 f" ({len(mistakes)} of {len(labels)})", fontsize=10)
+    fig.suptitle(f"test digits, the prediction above each; mistakes in red, with the true digit "
+                 f"({len(mistakes)} of {len(labels)}).\nRows 1-3: the first {3 * columns} test "
+                 "digits; bottom row: more mistakes", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -236,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> Report:
     banner("digits: an MLP reads 8x8 handwritten digits", [
         f"{len(x_train)} training and {len(x_test)} test images from sklearn.datasets.load_digits.",
         f"Model: MLP(64, [{HIDDEN}, 10]), ReLU hidden layer, cross-entropy on the ten logits.",
-        f"Adam (lr {LR}), mini-batches of {BATCH_SIZE}, {epochs} epochs, seed {args.seed}.",
+        f"Adam (lr {LR}), mini-batches of {BATCH_SIZE}, {epochs} epoch{'s' * (epochs != 1)}, "
+        f"seed {args.seed}.",
     ])
     model = make_model(args.seed)
     optimizer = make_optimizer(model)

@@ -66,18 +66,28 @@ def loss_and_accuracy(model: MLP, xs: list[list[float]],
     return loss_of(model, scores, ys), accuracy(scores, ys, threshold=0.0)
 
 
-def compiled_loss(model: MLP) -> ag.Compiled:
-    """The loss, compiled: traced at the first call, then replayed as generated Python."""
-    def loss(xs: list[list[float]], ys: list[float]) -> Value:
-        return loss_of(model, [out[0] for out in model.forward_batch(xs)], ys)
+def compiled_loss(model: MLP) -> ag.Compiled[Value]:
+    """One point's hinge loss, compiled: traced at the first call, then run as generated
+    Python for every point of the batch by ``batch_loss``."""
+    def loss(x: list[float], y: float) -> Value:
+        return hinge_loss([model(x)[0]], [y])
     return ag.compile(loss)
+
+
+def batch_loss(model: MLP, step_loss: ag.Compiled[Value], xs: list[list[float]],
+               ys: list[float]) -> Value:
+    """loss_of's loss through the compiled per-point loss: the mean over the points (one
+    node), plus the L2 penalty, which depends on no point."""
+    params = model.parameters()
+    return step_loss.mean(xs, ys) + ALPHA * ag.dot(params, params)
 
 
 def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int,
           compiled: bool = True) -> History:
     """Full-batch SGD with a decaying learning rate; one forward, backward and update per step.
 
-    Compiled, each step replays the code ag.compile wrote at the first step.
+    Compiled, each step runs the code ag.compile wrote at the first step for one point, for
+    every point.
     """
     optimizer = SGD(model.parameters(), lr=LR_START)
     schedule = linear_decay(LR_START, LR_END, steps)
@@ -94,7 +104,7 @@ def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int,
         if step_loss is None:
             loss, right = loss_and_accuracy(model, xs, ys)
         else:
-            loss = step_loss(xs, ys)
+            loss = batch_loss(model, step_loss, xs, ys)
         optimizer.zero_grad()
         loss.backward()
         optimizer.lr = schedule(step)
@@ -113,11 +123,12 @@ def step_times(model: MLP, xs: list[list[float]], ys: list[float], compiled: boo
     (after its first call) or eager. The model is left as it was, its grads zeroed."""
     step_loss = compiled_loss(model) if compiled else None
     if step_loss is not None:
-        step_loss(xs, ys)  # the first call traces and writes the code
+        step_loss.mean(xs, ys)  # the first call traces and writes the code
     times = []
     for _ in range(repeats):
         clock = Stopwatch()
-        loss = loss_and_accuracy(model, xs, ys)[0] if step_loss is None else step_loss(xs, ys)
+        loss = loss_and_accuracy(model, xs, ys)[0] if step_loss is None else \
+            batch_loss(model, step_loss, xs, ys)
         model.zero_grad()
         loss.backward()
         times.append(clock.seconds())

@@ -176,7 +176,8 @@ def plot(newton_path: Path, gd_path: Path, path: str, resolution: int = 200) -> 
 
 def main(argv: Sequence[str] | None = None) -> Report:
     """Run the demo: check the Hessian at the start, then race Newton against gradient descent."""
-    args = parse_args(NAME, __doc__.splitlines()[0], argv)
+    # The whole first sentence for --help: its first line stops mid-sentence.
+    args = parse_args(NAME, " ".join(__doc__.split("\n\n")[0].split()), argv)
     max_gd = SMOKE_GD if args.smoke else MAX_GD
     banner("newton: Newton's method against gradient descent on Rosenbrock's valley", [
         "f(x, y) = (1 - x)^2 + 100 (y - x^2)^2, from (-1.2, 1) to the minimum at (1, 1).",

@@ -69,6 +69,11 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def _phi(x: float) -> float:
+    """The standard normal CDF."""
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
 def _softmax(xs: Floats) -> list[float]:
     exps = [math.exp(x) for x in xs]
     return [e / math.fsum(exps) for e in exps]
@@ -92,7 +97,9 @@ OFF_ZERO = Range(-5.0, 5.0, gap=1e-3)  # kinks at 0: abs, relu, leaky_relu
 DENOMINATOR = Range(-4.0, 4.0, gap=0.25)
 BASE = Range(0.1, 5.0)
 EXPONENT = Range(-3.0, 3.0)
+UNIT = Range(-0.95, 0.95)  # asin, acos, atanh: off the end points +-1
 SLOPE = 0.2
+ALPHA = 0.5  # elu's alpha in its second row
 CONSTANTS = (1.5, -2.0, 0.5)  # the numbers in the mixed dot row
 WEIGHTS = (0.7, -1.3, 2.1, 0.4)  # read every softmax output through one weighted sum
 
@@ -141,6 +148,66 @@ UNARY_CASES = [
     OpCase("cos", "cos", lambda v: v[0].cos(), lambda x: math.cos(x[0]),
            lambda x: [-math.sin(x[0])], (Range(-6.0, 6.0),), lambda t, v: t.cos(v[0]),
            _r1(ops.cos)),
+    OpCase("tan", "tan", lambda v: v[0].tan(), lambda x: math.tan(x[0]),
+           lambda x: [1.0 / math.cos(x[0]) ** 2], (Range(-1.4, 1.4),),
+           lambda t, v: t.tan(v[0]), _r1(ops.tan)),
+    OpCase("sinh", "sinh", lambda v: v[0].sinh(), lambda x: math.sinh(x[0]),
+           lambda x: [math.cosh(x[0])], (ANY,), lambda t, v: t.sinh(v[0]), _r1(ops.sinh)),
+    OpCase("cosh", "cosh", lambda v: v[0].cosh(), lambda x: math.cosh(x[0]),
+           lambda x: [math.sinh(x[0])], (ANY,), lambda t, v: t.cosh(v[0]), _r1(ops.cosh)),
+    OpCase("asin", "asin", lambda v: v[0].asin(), lambda x: math.asin(x[0]),
+           lambda x: [1.0 / math.sqrt(1.0 - x[0] ** 2)], (UNIT,), lambda t, v: t.asin(v[0]),
+           _r1(ops.asin)),
+    OpCase("acos", "acos", lambda v: v[0].acos(), lambda x: math.acos(x[0]),
+           lambda x: [-1.0 / math.sqrt(1.0 - x[0] ** 2)], (UNIT,), lambda t, v: t.acos(v[0]),
+           _r1(ops.acos)),
+    OpCase("atan", "atan", lambda v: v[0].atan(), lambda x: math.atan(x[0]),
+           lambda x: [1.0 / (1.0 + x[0] ** 2)], (ANY,), lambda t, v: t.atan(v[0]),
+           _r1(ops.atan)),
+    OpCase("asinh", "asinh", lambda v: v[0].asinh(), lambda x: math.asinh(x[0]),
+           lambda x: [1.0 / math.sqrt(x[0] ** 2 + 1.0)], (ANY,), lambda t, v: t.asinh(v[0]),
+           _r1(ops.asinh)),
+    OpCase("acosh", "acosh", lambda v: v[0].acosh(), lambda x: math.acosh(x[0]),
+           lambda x: [1.0 / math.sqrt(x[0] ** 2 - 1.0)], (Range(1.05, 20.0),),
+           lambda t, v: t.acosh(v[0]), _r1(ops.acosh)),
+    OpCase("atanh", "atanh", lambda v: v[0].atanh(), lambda x: math.atanh(x[0]),
+           lambda x: [1.0 / (1.0 - x[0] ** 2)], (UNIT,), lambda t, v: t.atanh(v[0]),
+           _r1(ops.atanh)),
+    OpCase("log1p", "log1p", lambda v: v[0].log1p(), lambda x: math.log1p(x[0]),
+           lambda x: [1.0 / (1.0 + x[0])], (Range(-0.95, 20.0),), lambda t, v: t.log1p(v[0]),
+           _r1(ops.log1p)),
+    OpCase("expm1", "expm1", lambda v: v[0].expm1(), lambda x: math.expm1(x[0]),
+           lambda x: [math.exp(x[0])], (ANY,), lambda t, v: t.expm1(v[0]), _r1(ops.expm1)),
+    OpCase("log2", "log2", lambda v: v[0].log2(), lambda x: math.log2(x[0]),
+           lambda x: [1.0 / (x[0] * math.log(2.0))], (POSITIVE,), lambda t, v: t.log2(v[0]),
+           _r1(ops.log2)),
+    OpCase("log10", "log10", lambda v: v[0].log10(), lambda x: math.log10(x[0]),
+           lambda x: [1.0 / (x[0] * math.log(10.0))], (POSITIVE,),
+           lambda t, v: t.log10(v[0]), _r1(ops.log10)),
+    OpCase("sign", "sign", lambda v: v[0].sign(), lambda x: math.copysign(1.0, x[0]),
+           lambda x: [0.0], (OFF_ZERO,), lambda t, v: t.sign(v[0]), _r1(ops.sign)),
+    # Up to 18: past PyTorch's threshold (20) softplus is x; tests/test_ops.py checks it there.
+    OpCase("softplus", "softplus", lambda v: v[0].softplus(),
+           lambda x: math.log1p(math.exp(x[0])), lambda x: [_sigmoid(x[0])],
+           (Range(-25.0, 18.0),), lambda t, v: t.nn.functional.softplus(v[0]),
+           _r1(ops.softplus)),
+    OpCase("elu", "elu", lambda v: v[0].elu(), lambda x: x[0] if x[0] > 0 else math.expm1(x[0]),
+           lambda x: [1.0 if x[0] > 0 else math.exp(x[0])], (OFF_ZERO,),
+           lambda t, v: t.nn.functional.elu(v[0]), _r1(ops.elu)),
+    OpCase("elu(0.5)", "elu", lambda v: v[0].elu(ALPHA),
+           lambda x: x[0] if x[0] > 0 else ALPHA * math.expm1(x[0]),
+           lambda x: [1.0 if x[0] > 0 else ALPHA * math.exp(x[0])], (OFF_ZERO,),
+           lambda t, v: t.nn.functional.elu(v[0], ALPHA), _r1(ops.elu, ALPHA)),
+    OpCase("gelu", "gelu", lambda v: v[0].gelu(),
+           lambda x: x[0] * _phi(x[0]),
+           lambda x: [_phi(x[0]) + x[0] * math.exp(-x[0] ** 2 / 2) / math.sqrt(2 * math.pi)],
+           (ANY,), lambda t, v: t.nn.functional.gelu(v[0]), _r1(ops.gelu)),
+    OpCase("silu", "silu", lambda v: v[0].silu(), lambda x: x[0] * _sigmoid(x[0]),
+           lambda x: [_sigmoid(x[0]) * (1.0 + x[0] * (1.0 - _sigmoid(x[0])))],
+           (Range(-10.0, 10.0),), lambda t, v: t.nn.functional.silu(v[0]), _r1(ops.silu)),
+    OpCase("erf", "erf", lambda v: v[0].erf(), lambda x: math.erf(x[0]),
+           lambda x: [2.0 / math.sqrt(math.pi) * math.exp(-x[0] ** 2)], (ANY,),
+           lambda t, v: t.erf(v[0]), _r1(ops.erf)),
     OpCase("x**2", "power", lambda v: v[0] ** 2, lambda x: x[0] ** 2, lambda x: [2 * x[0]],
            (ANY,), lambda t, v: v[0] ** 2, _r1(ops.power, 2.0)),
     OpCase("x**3", "power", lambda v: v[0] ** 3, lambda x: x[0] ** 3,

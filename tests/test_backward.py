@@ -229,3 +229,40 @@ def test_backward_of_a_non_value_raises_type_error() -> None:
 def test_grad_rejects_non_values(output: object, inputs: list[object], message: str) -> None:
     with pytest.raises(TypeError, match=message):
         grad(output, inputs)  # type: ignore[arg-type]
+
+
+def test_grad_set_to_none_counts_as_zero_as_after_zero_grad_set_to_none() -> None:
+    a, b, c, e = _net()
+    e.backward()
+    expected = [a.grad, b.grad, c.grad, e.grad]
+    for node in (a, b, c, e):
+        node.grad = None  # type: ignore[assignment]  # the PyTorch habit
+    e.backward()
+    assert [a.grad, b.grad, c.grad, e.grad] == expected
+    assert all(type(node.grad) is float for node in (a, b, c, e))
+
+
+def test_a_grad_that_is_no_number_raises_type_error_naming_the_node() -> None:
+    a, b, c, e = _net()
+    b.grad = "a"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"backward: the \.grad of 'b' is a str \('a'\), not a "
+                       r"number; set it to 0\.0 or None"):
+        e.backward()
+    assert b.grad == "a"
+    # The sweep stopped at b: it leaves no partial sums behind, and fixed, the next one is right.
+    assert all(node._upstream == 0.0 for node in topological_order(e))
+    b.grad = 0.0
+    a.grad = 0.0
+    e.backward()
+    assert b.grad == pytest.approx(0.5 * (1 - e.data ** 2))
+
+
+def test_grad_of_one_value_is_a_list_of_one_as_torch_gives_a_tuple_of_one() -> None:
+    x = Value(3.0)
+    y = x * x
+    assert grad(y, x) == [6.0]
+    (dx,) = grad(y, x, create_graph=True)
+    assert isinstance(dx, Value) and dx.data == 6.0
+    with pytest.raises(TypeError, match="grad: inputs must be a Value or a list of Values, got "
+                       "float"):
+        grad(y, 3.0)  # type: ignore[arg-type]

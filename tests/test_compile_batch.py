@@ -244,6 +244,13 @@ def test_a_sample_whose_math_fails_raises_eagers_error_and_nothing_changes() -> 
     assert _close(step.mean([3.0, 4.0]).data, (math.log(3.0) + math.log(4.0)) / 2)
 
 
+def test_the_first_failing_sample_raises_even_when_a_later_one_fails_while_tracing() -> None:
+    step = ag.compile(lambda xs: ag.sum(x.log() for x in xs))
+    with pytest.raises(ValueError, match=r"got -1.0"):
+        step.mean([[2.0], [-1.0], [-3.0, 1.0]])  # [-3.0, 1.0]: a structure traced on failing
+    assert step.mean([[2.0], [3.0, 1.0]]).data == (math.log(2.0) + math.log(3.0)) / 2
+
+
 def test_a_sample_the_code_cannot_finish_runs_eagerly_the_others_not() -> None:
     w = Value(2.0)
     step = ag.compile(lambda x: x.sqrt() * w)
@@ -265,6 +272,15 @@ def test_a_parameter_gone_inf_sends_the_batch_to_eager_code() -> None:
     w.data = math.inf
     with pytest.raises(OverflowError, match="exp"):
         step.mean([1.0, 2.0])
+
+
+def test_a_batch_inside_a_traced_function_is_inlined() -> None:
+    w = Value(0.5)
+    inner = ag.compile(lambda x: w * x)
+    outer = ag.compile(lambda a, b: inner.mean([a, b]).tanh())
+    out = outer(1.0, 3.0)
+    assert _close(out.data, math.tanh(1.0)) and out.children == (w,)
+    assert inner.traces == 0 and outer.traces == 1
 
 
 def test_structures_differ_per_sample() -> None:
@@ -356,6 +372,22 @@ def test_run_batch_reports_each_samples_status_and_sums_the_gradients() -> None:
     assert list(data_only.grads) == [] and list(data_only.status) == [OK, OK]
 
 
+def test_run_batch_keeps_each_samples_argument_derivatives_in_its_place() -> None:
+    step = ag.compile(lambda x: x.log() if x > 0.0 else x * 2.0)
+    step(Value(1.0))
+    program = step._programs[next(iter(step._programs))][0].program
+    result = program.run_batch([1.0, -1.0, 4.0], 3, [], 1.0, True)
+    assert list(result.status) == [OK, RETRACE, OK]
+    assert list(result.value_grads) == [1.0, 0.0, 0.25]  # the failed sample's place: 0.0
+    # A sample whose backward pass raises (sqrt's slope at 0 in the code): the batch is run
+    # again one sample at a time, so only that sample goes to eager code.
+    root = ag.compile(lambda x: x.sqrt())
+    root(Value(4.0))
+    program = root._programs[next(iter(root._programs))][0].program
+    result = program.run_batch([4.0, 0.0, 1.0], 3, [], 1.0, True)
+    assert list(result.status) == [OK, EAGER, OK] and list(result.value_grads) == [0.25, 0.0, 0.5]
+
+
 # ---- the backend ------------------------------------------------------------------------------
 
 
@@ -366,8 +398,13 @@ def test_the_backend_is_checked_when_compiling() -> None:
 
 def test_native_without_llvmlite_says_how_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "llvmlite", None)  # import llvmlite now fails
+    w = Value(2.0)
+    step = ag.compile(lambda x: w * x, backend="native")  # the first call writes the code
     with pytest.raises(ImportError, match=r'pip install -e "\.\[native\]"'):
-        ag.compile(lambda x: x, backend="native")
+        step(1.0)
+    with pytest.raises(ImportError, match="needs llvmlite"):
+        step.mean([1.0, 2.0])
+    assert step.traces == 0 and w.grad == 0.0
 
 
 def test_native_gives_the_python_backends_results() -> None:

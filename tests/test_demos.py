@@ -283,6 +283,7 @@ def test_digits_smoke_writes_confusion_and_examples(tmp_path, capsys):
     report = digits.main(["--smoke", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert "Test accuracy" in out and "Total time" in out
+    assert " 1 epoch, " in out  # not "1 epochs"
     assert names(report.files) == {"digits_confusion.png", "digits_examples.png"}
     for path in report.files:
         assert min(png_size(path)) > 100
@@ -361,3 +362,79 @@ def test_newton_smoke_prints_the_check_and_draws_paths_and_gradient_graph(tmp_pa
     assert min(png_size(tmp_path / "newton_paths.png")) > 100
     svg = ET.tostring(assert_svg(tmp_path / "newton_gradient.svg"), encoding="unicode")
     assert "df/dx" in svg
+
+
+# ---- modes --------------------------------------------------------------------------------
+
+
+def test_modes_smoke_times_both_modes_and_draws_the_cost(tmp_path, capsys):
+    from demos import modes
+
+    report = modes.main(["--smoke", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "337 sweeps" in out and "agree to 1e-12" in out
+    assert report.metrics["parameters"] == 337.0
+    assert report.metrics["gradient_gap"] < 1e-12 and report.metrics["curve_gap"] < 1e-12
+    assert names(report.files) == {"modes_cost.png"}
+    assert min(png_size(tmp_path / "modes_cost.png")) > 100
+
+
+def test_modes_forward_and_reverse_jacobians_of_the_mixer_agree():
+    import autograd as ag
+    from demos import modes
+
+    xs, ys = modes.mixer(3, 4)
+    forward, reverse = ag.jacobian(ys, xs, mode="forward"), ag.jacobian(ys, xs)
+    for f_row, r_row in zip(forward, reverse):
+        assert f_row == pytest.approx(r_row, rel=1e-12, abs=1e-15)
+
+
+def test_newton_help_gives_the_whole_first_sentence(capsys):
+    from demos import newton
+
+    with pytest.raises(SystemExit):
+        newton.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Rosenbrock's curved valley, with the engine's gradients and Hessians." in text
+
+
+# ---- tutorial -----------------------------------------------------------------------------
+
+
+def test_tutorial_without_the_notebook_packages_says_what_to_install(tmp_path, capsys,
+                                                                     monkeypatch):
+    from demos import tutorial
+
+    monkeypatch.setitem(sys.modules, "nbclient", None)  # as if absent
+    report = tutorial.main(["--smoke", "--out", str(tmp_path / "t")])
+    out = capsys.readouterr().out
+    assert "needs nbclient, which is not installed" in out
+    assert "pip install -e '.[notebook]'" in out and "Traceback" not in out
+    assert report.metrics == {"skipped": 1.0} and not (tmp_path / "t").exists()
+
+
+def test_tutorial_smoke_runs_a_chapter_into_out_without_touching_the_course(tmp_path, capfd,
+                                                                            monkeypatch):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from demos import tutorial
+
+    monkeypatch.chdir(tmp_path)
+    committed = (tutorial.COURSE / "01_value_and_chain_rule.ipynb").read_bytes()
+    report = tutorial.main(["01", "--smoke"])
+    assert names(report.files) == {"01_value_and_chain_rule.ipynb"}
+    assert report.files[0].resolve() == (tmp_path / "out" / "tutorial" /
+                                         "01_value_and_chain_rule.ipynb")
+    assert (tutorial.COURSE / "01_value_and_chain_rule.ipynb").read_bytes() == committed
+    out = capfd.readouterr()  # the kernel's own output too: no TCP warning
+    assert "ran 1 chapter(s)" in out.out and "WARNING" not in out.out + out.err
+
+
+def test_tutorial_names_the_chapters_when_none_matches(capsys):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from demos import tutorial
+
+    with pytest.raises(SystemExit, match="no chapter .* starts with '99'; the chapters: "
+                       "01_value_and_chain_rule, 02_neuron"):
+        tutorial.main(["99"])

@@ -245,3 +245,35 @@ def test_frames_and_page_are_drawn_by_graphviz_pure_when_dot_is_hidden(tmp_path,
 def test_docstring_examples_pass():
     result = doctest.testmod(importlib.import_module("autograd.explorer"))
     assert result.attempted > 0 and result.failed == 0
+
+
+def record_texts(svg_text, node_id):
+    root = ET.fromstring(svg_text)
+    for g in root.iter(f"{SVG}g"):
+        title = g.find(f"{SVG}title")
+        if g.get("class") == "node" and title is not None and title.text == node_id:
+            return [t.text.strip() for t in g.iter(f"{SVG}text") if t.text]
+    raise AssertionError(f"no node {node_id}")
+
+
+def test_frames_and_page_draw_the_panels_names_on_unlabelled_records(tmp_path):
+    x = Value(2.0, label="x")
+    loss = (x * 3.0 + 1.0).tanh()  # nothing but x labelled: n0, n1, ... and L for the root
+    trace = trace_backward(loss)
+    names = node_labels(trace)
+    ids = {v: f"v{i}" for i, v in enumerate(trace.order)}
+    frame = render_backward(loss, tmp_path)[0].read_text(encoding="utf-8")
+    page = explorer_html(loss)
+    svg = page[page.index("<svg"):page.index("</svg>") + 6]
+    for v in trace.order:
+        assert names[v] in record_texts(frame, ids[v])
+        assert names[v] in record_texts(svg, ids[v])
+    assert all(v.label == "" for v in trace.order if v is not x)  # drawn, not assigned
+
+
+def test_draw_dot_names_must_be_strings():
+    x = Value(2.0, label="x")
+    y = x * 3.0
+    with pytest.raises(TypeError, match="draw_dot: names must map Values to str"):
+        draw_dot(y, names={y: 1})
+    assert "n1" in draw_dot(y, names={y: "n1"}).source

@@ -104,3 +104,18 @@ def test_eps_must_be_positive(eps: float) -> None:
 def test_inputs_must_be_real_numbers() -> None:
     with pytest.raises(TypeError, match="gradcheck input needs a real number, got str"):
         gradcheck(lambda v: v[0] * v[0], ["2.0"])  # type: ignore[list-item]
+
+
+def test_fn_of_separate_arguments_is_told_the_calling_convention() -> None:
+    with pytest.raises(TypeError, match=r"gradcheck: fn\(a, b\) cannot be called with one "
+                       r"argument; gradcheck calls fn with one argument, the list of input "
+                       r"Values.*lambda v: f\(\*v\)"):
+        gradcheck(lambda a, b: a * b, [1.0, 2.0])  # type: ignore[arg-type, misc]
+    # Wrapped as the message says, it passes.
+    assert gradcheck(lambda v: (lambda a, b: a * b)(*v), [1.0, 2.0])
+
+
+def test_fn_returning_its_list_is_told_the_calling_convention() -> None:
+    with pytest.raises(TypeError, match=r"fn must return a Value, got list; gradcheck calls fn "
+                       r"with one argument, the list"):
+        gradcheck(lambda v: v * 2, [1.0])  # type: ignore[arg-type, return-value]

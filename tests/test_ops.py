@@ -218,3 +218,71 @@ def test_local_values_data_equals_the_float_rule(key: str) -> None:
                         case.name, point)
                 checked += 1
     assert checked >= 5
+
+
+# ---- the elementary functions at their edges, as PyTorch gives them ---------------------------
+
+
+@pytest.mark.parametrize(("method", "x", "message"), [
+    ("asin", 1.5, r"asin: operand must be in \[-1, 1\], got 1.5"),
+    ("acos", -2.0, r"acos: operand must be in \[-1, 1\], got -2.0"),
+    ("atanh", 1.0000001, r"atanh: operand must be in \[-1, 1\], got 1.0000001"),
+    ("acosh", 0.5, "acosh: operand must be >= 1, got 0.5"),
+    ("log1p", -1.0, "log1p: operand must be > -1, got -1.0"),
+    ("log2", 0.0, "log2: operand must be > 0, got 0.0"),
+    ("log10", -3.0, "log10: operand must be > 0, got -3.0"),
+])
+def test_domain_errors_name_the_op_and_operand_and_change_nothing(method, x, message) -> None:
+    w = Value(1.0)
+    h = w * x
+    (h * 2.0).backward()
+    before = (w.grad, h.grad, h.data, len(topological_order(h)))
+    with pytest.raises(ValueError, match=message):
+        getattr(h, method)()
+    assert (w.grad, h.grad, h.data, len(topological_order(h))) == before
+
+
+@pytest.mark.parametrize(("method", "x"), [("sinh", 711.0), ("cosh", -711.0), ("expm1", 710.0)])
+def test_overflow_raises_like_exp(method: str, x: float) -> None:
+    with pytest.raises(OverflowError, match=f"{method}: result too large for a float"):
+        getattr(Value(x), method)()
+
+
+def _torch_value_and_grad(name: str, x: float) -> tuple[float, float]:
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    fn = {"softplus": torch.nn.functional.softplus, "elu": torch.nn.functional.elu,
+          "gelu": torch.nn.functional.gelu, "silu": torch.nn.functional.silu}.get(
+        name, getattr(torch, name, None))
+    y = fn(t)
+    (g,) = torch.autograd.grad(y, t)
+    return y.item(), g.item()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("name", "x"), [
+    ("sign", 0.0), ("sign", -0.0), ("sign", 3.0), ("asin", 1.0), ("asin", -1.0),
+    ("acos", 1.0), ("acos", -1.0), ("atanh", 1.0), ("atanh", -1.0), ("acosh", 1.0),
+    ("softplus", 19.9), ("softplus", 20.0), ("softplus", 20.0000001), ("softplus", 25.0),
+    ("softplus", 1000.0), ("softplus", -1000.0), ("softplus", -30.0), ("elu", 0.0),
+    ("elu", -1e-10), ("elu", -50.0), ("gelu", 0.0), ("gelu", -40.0), ("gelu", 40.0),
+    ("silu", 1000.0), ("silu", -1000.0), ("silu", 0.0), ("log1p", 1e-300), ("expm1", 1e-300),
+    ("atan", 1e200), ("asinh", 1e200), ("tan", 0.0), ("erf", 30.0),
+])
+def test_values_at_kinks_and_limits_are_torchs(name: str, x: float) -> None:
+    v = Value(x)
+    y = getattr(v, name)()
+    y.backward()
+    value, slope = _torch_value_and_grad(name, x)
+    assert y.data == pytest.approx(value, rel=1e-12, abs=1e-300)
+    assert v.grad == pytest.approx(slope, rel=1e-12, abs=1e-300)
+
+
+def test_elu_alpha_is_a_parameter_of_its_op() -> None:
+    x = Value(-1.0)
+    y = x.elu(0.5)
+    assert y.op == "elu" and y.op.params == {"alpha": 0.5}
+    assert y.data == 0.5 * math.expm1(-1.0) and y.local_grads == (0.5 * math.exp(-1.0),)
+    assert x.elu(Value(0.5)).data == y.data
+    with pytest.raises(TypeError, match="elu alpha needs a real number"):
+        x.elu("a")  # type: ignore[arg-type]

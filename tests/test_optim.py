@@ -64,6 +64,43 @@ def test_adam_matches_torch_over_several_steps(config):
     assert ours != START
 
 
+@pytest.mark.parametrize("decay", [0.0, 0.1])
+def test_adam_steps_are_the_formula_bit_for_bit(decay):
+    # The formula written out one parameter at a time, as torch.optim.Adam does it.
+    params = [Value(x) for x in START]
+    optimizer = Adam(params, lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=decay)
+    data, m, v = list(START), [0.0] * len(START), [0.0] * len(START)
+    for t in range(1, STEPS + 1):
+        grads = _gradient(data, t)
+        for p, g in zip(params, grads):
+            p.grad = g
+        optimizer.step()
+        for i, g in enumerate(grads):
+            g = g + decay * data[i] if decay else g
+            m[i] += (1.0 - 0.8) * (g - m[i])
+            v[i] = 0.99 * v[i] + (1.0 - 0.99) * g * g
+            data[i] -= (0.05 / (1.0 - 0.8 ** t)) * m[i] / (
+                math.sqrt(v[i]) / math.sqrt(1.0 - 0.99 ** t) + 1e-6)
+    assert [p.data for p in params] == data
+    assert optimizer._m == m and optimizer._v == v and optimizer.t == STEPS
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.1])
+def test_sgd_with_momentum_is_the_formula_bit_for_bit(decay):
+    params = [Value(x) for x in START]
+    optimizer = SGD(params, lr=0.05, momentum=0.9, weight_decay=decay)
+    data, velocity = list(START), None
+    for step in range(STEPS):
+        grads = _gradient(data, step)
+        for p, g in zip(params, grads):
+            p.grad = g
+        optimizer.step()
+        grads = [g + decay * w if decay else g for g, w in zip(grads, data)]
+        velocity = grads if velocity is None else [0.9 * u + g for u, g in zip(velocity, grads)]
+        data = [w - 0.05 * u for w, u in zip(data, velocity)]
+    assert [p.data for p in params] == data and optimizer._velocity == velocity
+
+
 def test_plain_sgd_step_is_exactly_w_minus_lr_grad():
     params = [Value(x) for x in START]
     grads = _gradient(START, 0)

@@ -108,7 +108,7 @@ def test_no_renderer_at_all_names_every_platforms_install(no_renderer):
 
 def test_pdf_with_graphviz_pure_says_to_install_dot_or_write_svg(pure_only):
     with pytest.raises(GraphvizNotFoundError, match=r"render: PDF needs Graphviz's dot; the "
-                       r"renderer found is graphviz-pure .* SVG AND PNG only.*brew install"):
+                       r"renderer found is graphviz-pure .* SVG and PNG only.*brew install"):
         draw(draw_dot(neuron_loss()).source, "pdf", "render")
 
 
@@ -118,7 +118,7 @@ def test_a_failing_renderer_raises_with_what_it_printed():
 
 
 def test_what_the_renderer_prints_on_success_becomes_a_warning(pure_only):
-    # A font list is one unknown family to graphviz-pure: the reason chainrule draws in Arial.
+    # A font list is one unknown family to graphviz-pure: the reason chainrule names one font.
     source = 'digraph { node [fontname="Helvetica,Arial,sans-serif"]; a -> b }'
     with pytest.warns(RuntimeWarning, match="render: graphviz-pure said: .*metrics"):
         draw(source, "svg", "render")
@@ -127,7 +127,14 @@ def test_what_the_renderer_prints_on_success_becomes_a_warning(pure_only):
 def test_our_pictures_use_a_font_graphviz_pure_knows(pure_only):
     # No warning: the suite turns warnings into errors, so a fallback to Times would fail here.
     svg = draw(draw_dot(neuron_loss(), show_local_grads=True).source, "svg", "render")
-    assert b'font-family="Arial"' in svg
+    assert b'font-family="Verdana"' in svg and b"Arial" not in svg
+
+
+def test_pngs_are_drawn_in_arial_which_graphviz_pure_draws_in_a_sans_face(pure_only):
+    # graphviz-pure draws Arial with Arimo, but Verdana with a serif: PNGs keep Arial.
+    source = draw_dot(neuron_loss(), format="png").source
+    assert 'fontname=Arial' in source and "Verdana" not in source
+    assert draw(source, "png", "render").startswith(b"\x89PNG")
 
 
 @needs_system_dot

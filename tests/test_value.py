@@ -286,3 +286,17 @@ def test_same_value_as_base_and_exponent_gets_both_derivatives() -> None:
     x = Value(2.0)
     (x ** x).backward()
     assert x.grad == pytest.approx(4.0 * (1.0 + math.log(2.0)), rel=1e-15)
+
+
+def test_item_returns_data_as_float_does() -> None:
+    v = Value(2.5) * 2
+    assert v.item() == 5.0 and isinstance(v.item(), float)
+
+
+def test_every_elementary_function_is_a_method() -> None:
+    names = ("tan sinh cosh asin acos atan asinh acosh atanh log1p expm1 log2 log10 sign "
+             "softplus elu gelu silu erf").split()
+    for name in names:
+        x = Value(1.25 if name == "acosh" else 0.25)
+        y = getattr(x, name)()
+        assert y.op == name and y.children == (x,), name

@@ -12,9 +12,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
-from .. import ops
+from .. import functional, ops
 from ..backward import grad
 from ..graph import leaves as graph_leaves
 from ..mode import _mode
@@ -40,12 +40,13 @@ MAX_STRUCTURES = 64
 BACKENDS = ("python", "native")
 Structure = tuple[Any, ...]
 Result = Value | list[Value] | tuple[Value, ...]
+R = TypeVar("R", bound=Result)  # what fn returns, and so what a call returns
 # Derivatives found by one run: (children, d out / d child for each), added up at the end.
 Part = tuple[Sequence[Value], Sequence[float]]
 
 
-def compile(fn: Callable[..., Result],  # noqa: A001 - named after the verb
-            backend: str = "python") -> Compiled:
+def compile(fn: Callable[..., R],  # noqa: A001 - named after the verb
+            backend: str = "python") -> Compiled[R]:
     """Return fn compiled: called like fn, it returns one node holding fn's result.
 
     The first call with an argument structure traces fn (runs it eagerly), then writes its
@@ -58,7 +59,8 @@ def compile(fn: Callable[..., Result],  # noqa: A001 - named after the verb
     fn may return a list or tuple of Values: the call then returns one node for each.
 
     ``backend="native"`` runs the same program as machine code (llvmlite, the ``native``
-    extra); ``source`` is the Python program either way.
+    extra; without it the first call raises ImportError); ``source`` is the Python program
+    either way.
 
     >>> from autograd import Value
     >>> w = Value(2.0, label="w")
@@ -74,12 +76,6 @@ def compile(fn: Callable[..., Result],  # noqa: A001 - named after the verb
         raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
     if backend not in BACKENDS:
         raise ValueError(f"compile: backend must be 'python' or 'native', got {backend!r}")
-    if backend == "native":
-        try:
-            importlib.import_module("llvmlite")
-        except ImportError as error:
-            raise ImportError('compile: backend="native" needs llvmlite; install it with '
-                              'pip install -e ".[native]" (or pip install llvmlite)') from error
     return Compiled(fn, backend)
 
 
@@ -87,7 +83,12 @@ def _write(plan: Plan, name: str, filename: str, backend: str) -> BatchProgram:
     """Return the program that runs plan: native code for backend "native" where it can run
     plan, else the Python program. The one place a backend is chosen."""
     if backend == "native":
-        native = importlib.import_module(".native", __package__)  # imports llvmlite
+        try:
+            importlib.import_module("llvmlite")
+        except ImportError as error:
+            raise ImportError('compile: backend="native" needs llvmlite; install it with '
+                              'pip install -e ".[native]" (or pip install llvmlite)') from error
+        native = importlib.import_module(".native", __package__)
         try:
             return cast(BatchProgram, native.write_native(plan, name))
         except native.Unsupported:
@@ -129,7 +130,7 @@ class _Sample:
         self.kind: type | None = None
 
 
-class Compiled:
+class Compiled(Generic[R]):
     """A function of Values traced once per argument structure and replayed as code.
 
     Calling it returns one node: its data is fn's result, its children the leaf Values the
@@ -139,7 +140,7 @@ class Compiled:
     constants; captured leaves are read afresh at every call.
     """
 
-    def __init__(self, fn: Callable[..., Result], backend: str = "python") -> None:
+    def __init__(self, fn: Callable[..., R], backend: str = "python") -> None:
         self.fn = fn
         self.backend = backend
         self.__name__ = getattr(fn, "__name__", "compiled")
@@ -174,7 +175,7 @@ class Compiled:
                                "such as logsumexp); see source")
         return str(ir)
 
-    def __call__(self, *args: Any) -> Result:
+    def __call__(self, *args: Any) -> R:
         """Return fn(*args) as one node (a leaf under no_grad), running the code traced for
         this argument structure, or tracing fn now; a list or tuple of nodes if fn returns
         one."""
@@ -185,7 +186,7 @@ class Compiled:
         [sample], parts = self._run([_Sample(0, args)], 1.0, _mode.enabled, "call")
         nodes = [_node(x, self.op, _edges(parts[j]) if parts else ())
                  for j, x in enumerate(sample.data)]
-        return nodes[0] if sample.kind is None else sample.kind(nodes)
+        return cast(R, nodes[0] if sample.kind is None else sample.kind(nodes))
 
     def mean(self, *columns: Sequence[Any]) -> Value:
         """Return the mean of fn over a batch as one node: sample k's arguments are the k-th
@@ -200,14 +201,14 @@ class Compiled:
         """Return the sum of fn over a batch as one node: as mean, without the 1 / n."""
         return self._reduce("sum", ops.sum_, columns)
 
-    def map(self, *columns: Sequence[Any]) -> list[Result]:
+    def map(self, *columns: Sequence[Any]) -> list[R]:
         """Return ``[self(*args) for args in zip(*columns)]``. Under no_grad, one run of the
         code for the batch; otherwise each sample's node gets its own local derivatives."""
         samples = self._samples("map", columns)
         if _mode.enabled:
             return [self(*sample.args) for sample in samples]
         self._run(samples, 1.0, False, "map")
-        return [Value(s.data[0]) if s.kind is None else s.kind(Value(x) for x in s.data)
+        return [cast(R, Value(s.data[0]) if s.kind is None else s.kind(map(Value, s.data)))
                 for s in samples]
 
     # ---- batches ------------------------------------------------------------------------
@@ -215,6 +216,14 @@ class Compiled:
     def _reduce(self, how: str, rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],
                 columns: tuple[Sequence[Any], ...]) -> Value:
         samples = self._samples(how, columns)
+        if _mode.comparisons is not None:
+            # Called while another function is traced: eagerly, as a call would be.
+            outputs = []
+            for sample in samples:
+                results, _ = _outputs(self.__name__, self.fn(*sample.args))
+                _check_outputs(self.__name__, how, len(results))
+                outputs += results
+            return functional.mean(outputs) if how == "mean" else functional.sum(outputs)
         # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for sum.
         weight = rule([0.0] * len(samples))[1][0]
         samples, parts = self._run(samples, weight, _mode.enabled, how)
@@ -256,13 +265,13 @@ class Compiled:
         parts: list[list[Part]] = []
         eager: list[_Sample] = []
         for shape, group in groups.items():
-            if not_finite([x for s in group for x in s.numbers]) or \
-                    not_finite([v.data for s in group for v in s.values]):
+            inputs = _inputs(group)
+            if not_finite(inputs):
                 # inf and NaN meet the rules' edges (exp(inf) raises in eager code): eagerly.
-                bad = [s for s in group if not_finite(s.numbers)
-                       or not_finite([v.data for v in s.values])]
+                bad = [s for s in group if not_finite(_inputs([s]))]
                 eager += bad
                 group = [s for s in group if s not in bad]
+                inputs = _inputs(group)
             programs = self._programs.pop(shape, [])
             self._programs[shape] = programs  # the most recently used structure last
             if len(self._programs) > MAX_STRUCTURES:
@@ -270,24 +279,36 @@ class Compiled:
             for trace in list(programs):
                 if not group:
                     break
-                group = self._replay(trace, group, weight, backward, how, parts, eager)
+                group = self._replay(trace, group, inputs, weight, backward, how, parts, eager)
+                inputs = _inputs(group)
             while group:
-                trace = self._trace(group[0].args)
+                try:
+                    trace = self._trace(group[0].args)
+                except (ArithmeticError, ValueError):
+                    # fn's math fails on this sample: its error is raised below, in the
+                    # samples' order, so a failing sample before it raises first, as eager.
+                    eager.append(group.pop(0))
+                    inputs = _inputs(group)
+                    continue
                 programs.insert(0, trace)
                 del programs[MAX_TRACES:]
                 traced_on = group[0]
-                group = self._replay(trace, group, weight, backward, how, parts, eager)
+                group = self._replay(trace, group, inputs, weight, backward, how, parts, eager)
                 if group and group[0] is traced_on:
                     # The trace's own guards failed: fn is not deterministic. Eagerly.
                     eager.append(group.pop(0))
-        # In the samples' order: the first whose eager run raises gives the error, as eager.
-        for sample in sorted(eager, key=lambda s: s.index):
-            self._eager(sample, weight, backward, how, parts)
+                inputs = _inputs(group)
+        if eager:
+            # In the samples' order: the first whose eager run raises gives the error, as eager.
+            for sample in sorted(eager, key=lambda s: s.index):
+                self._eager(sample, weight, backward, how, parts)
         return samples, parts
 
-    def _replay(self, trace: _Trace, group: list[_Sample], weight: float, backward: bool,
-                how: str, parts: list[list[Part]], eager: list[_Sample]) -> list[_Sample]:
-        """Run trace's program on the group; return the samples on which a guard failed."""
+    def _replay(self, trace: _Trace, group: list[_Sample], inputs: list[float], weight: float,
+                backward: bool, how: str, parts: list[list[Part]],
+                eager: list[_Sample]) -> list[_Sample]:
+        """Run trace's program on the group (inputs: their numbers, sample after sample);
+        return the samples on which a guard failed."""
         self._last = trace
         _check_outputs(self.__name__, how, trace.outputs)
         program = trace.program
@@ -297,10 +318,6 @@ class Compiled:
         if not_finite(captured):  # a parameter gone inf or NaN: as for the arguments
             eager += group
             return []
-        inputs: list[float] = []
-        for sample in group:
-            inputs += sample.numbers
-            inputs += [v.data for v in sample.values]
         result = program.run_batch(inputs, len(group), captured, weight, backward)
         m = trace.outputs
         retrace: list[_Sample] = []
@@ -394,6 +411,16 @@ class Compiled:
                       None if python else plan, python)
 
 
+def _inputs(group: list[_Sample]) -> list[float]:
+    """The samples' numbers, then their Values' data, sample after sample: the code's inputs."""
+    inputs: list[float] = []
+    for sample in group:
+        inputs += sample.numbers
+        if sample.values:
+            inputs += [v.data for v in sample.values]
+    return inputs
+
+
 def _outputs(name: str, result: object) -> tuple[list[Value], type | None]:
     """fn's result as a list of Values, and its kind (list or tuple; None for one Value)."""
     if isinstance(result, Value):
@@ -433,6 +460,6 @@ def _edges(parts: list[Part]) -> tuple[Value | float, ...]:
     return (*merged, *sums)
 
 
-def _filename(compiled: Compiled) -> str:
+def _filename(compiled: Compiled[Any]) -> str:
     name = getattr(compiled.fn, "__qualname__", compiled.__name__)
     return f"<ag.compile {name} #{compiled.traces}>"

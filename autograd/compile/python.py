@@ -65,7 +65,8 @@ class Program:
         else:
             if not backward:
                 return BatchResult(data, status)
-            if not not_finite([*grads, *value_grads, *(g for s in local_grads for g in s)]):
+            if not (not_finite(grads) or value_grads and not_finite(value_grads) or local_grads
+                    and not_finite([g for sample in local_grads for g in sample])):
                 summed = [weight * g for g in grads] if weight != 1.0 else list(grads)
                 if len(local_grads) + len(value_grads) and status.count(OK) < n:
                     # The code kept only the OK samples' derivatives: put each in its place.
@@ -157,6 +158,7 @@ def write_program(plan: Plan, name: str, filename: str) -> Program:
     # Held from here on: the code reads them at every call.
     held: list[Value] = [value for leaf in captured if (value := leaf.ref()) is not None]
     by_line = {leaf.line: value for leaf, value in zip(captured, held)}
+
     def split(children: list[int]) -> tuple[tuple[int, ...], tuple[Value, ...]]:
         return (tuple(lines[i].operands[0] - count for i in children if lines[i].key == "input"),
                 tuple(by_line[i] for i in children if lines[i].key == "leaf"))

@@ -36,7 +36,8 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
              show_local_grads: bool = False, highlight: Value | Iterable[Value] = (),
              edge_labels: Mapping[tuple[Value, Value], str] | None = None,
              color_by_grad: bool = False, clusters: bool | ClusterRule = True,
-             collapse: bool | Iterable[str] = (), max_nodes: int = MAX_NODES) -> graphviz.Digraph:
+             collapse: bool | Iterable[str] = (), max_nodes: int = MAX_NODES,
+             names: Mapping[Value, str] | None = None) -> graphviz.Digraph:
     """Return root's graph as a graphviz.Digraph: Values as records (label, data, grad), ops as
     small nodes, edges child -> op -> result. A notebook shows the Digraph inline, drawn by the
     renderer find_renderer() picks (graphviz-pure does without a system Graphviz).
@@ -49,6 +50,8 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
       False turns that off, a callable Value -> path or None replaces the rule.
     - collapse=True, or collapse=("layers.0", ...): draw clusters as one box each.
     - max_nodes: more Values than this to draw is a ValueError, raised before Graphviz runs.
+    - names: what to write on the records of unlabelled Values (the explorer's n8, L), so the
+      picture and a text that refers to them use the same names.
 
     >>> from autograd import Value
     >>> x = Value(3.0, label="x")
@@ -75,22 +78,26 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
     if drawn > max_nodes:
         raise _too_many(drawn, max_nodes, collapsed=True)
     labels = _checked_edge_labels(edge_labels)
+    if names is not None and not all(isinstance(name, str) for name in names.values()):
+        raise TypeError("draw_dot: names must map Values to str")
+    shown_names = names or {}
 
     graphviz = _import_graphviz()
     from .digraph import Digraph
 
+    font = style.PNG_FONT if format == "png" else style.FONT
     dot = Digraph(
         name="autograd", format=format,
-        graph_attr={"rankdir": rankdir, "fontname": style.FONT, "bgcolor": "white",
+        graph_attr={"rankdir": rankdir, "fontname": font, "bgcolor": "white",
                     "nodesep": "0.2", "ranksep": "0.3", "pad": "0.15",
                     # Top-down, Graphviz would mirror the operands (b, w.1, w.0); LR keeps them.
                     **({"ordering": "in"} if rankdir in ("TB", "BT") else {})},
-        node_attr={"fontname": style.FONT, "fontsize": "11", "color": style.INK,
+        node_attr={"fontname": font, "fontsize": "11", "color": style.INK,
                    "fontcolor": style.INK},
-        edge_attr={"fontname": style.FONT, "fontsize": "9", "color": style.EDGE,
+        edge_attr={"fontname": font, "fontsize": "9", "color": style.EDGE,
                    "arrowsize": "0.6", "fontcolor": style.LOCAL_GRAD})
-    names = {node: f"v{i}" for i, node in enumerate(order)}
-    ends = {node: f"box_{boxed[node]}" if node in boxed else names[node] for node in order}
+    ids = {node: f"v{i}" for i, node in enumerate(order)}
+    ends = {node: f"box_{boxed[node]}" if node in boxed else ids[node] for node in order}
     grads = [abs(n.grad) for n in order if n not in boxed and math.isfinite(n.grad)]
     largest = max(grads, default=0.0) if color_by_grad else None
 
@@ -103,11 +110,11 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", show_grad: b
                 subgraphs.add_box(box, ends[node], counts.pop(box))
             continue
         path = assigned.get(node)
-        _add_value(subgraphs.get(path), node, names[node], path, node is root, node in lit,
-                   show_grad, largest)
+        _add_value(subgraphs.get(path), node, ids[node], node.label or shown_names.get(node, ""),
+                   path, node is root, node in lit, show_grad, largest)
     subgraphs.attach()
 
-    _add_edges(dot, order, names, ends, boxed, assigned, lit, labels, show_local_grads)
+    _add_edges(dot, order, ids, ends, boxed, assigned, lit, labels, show_local_grads)
     if largest is not None:
         dot.node("legend", label=style.legend_label(largest), shape="plain")
     return dot
@@ -133,9 +140,10 @@ def _operand_order(root: Value) -> list[Value]:
     return order
 
 
-def _add_value(graph: graphviz.Digraph, node: Value, name: str, path: str | None, is_root: bool,
-               lit: bool, show_grad: bool, largest: float | None) -> None:
-    """Add node's record, and its op node, to graph (the main graph or its cluster)."""
+def _add_value(graph: graphviz.Digraph, node: Value, name: str, label: str, path: str | None,
+               is_root: bool, lit: bool, show_grad: bool, largest: float | None) -> None:
+    """Add node's record (DOT id name, showing label), and its op node, to graph (the main graph
+    or its cluster)."""
     grad = node.grad if show_grad else None
     bad = not math.isfinite(node.data) or (grad is not None and not math.isfinite(grad))
     text = style.INK
@@ -156,10 +164,10 @@ def _add_value(graph: graphviz.Digraph, node: Value, name: str, path: str | None
     border = style.BAD if bad else style.BORDER_HIGHLIGHT if lit else style.INK
     width = 3 if lit else 2 if bad else 1
     # Inside its box a node needs only its own part of the name: w.1 inside layers.0.neurons.3.
-    shown = node.label
+    shown = label
     if path and shown.startswith(path + "."):
         shown = shown[len(path) + 1:]
-    extra = {"tooltip": node.label} if shown != node.label else {}
+    extra = {"tooltip": label} if shown != label else {}
     graph.node(name, label=style.record_label(shown, node.data, grad, fill, border, width, text),
                shape="plain", **extra)
     if node.op:

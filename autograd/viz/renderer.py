@@ -111,8 +111,8 @@ def draw(source: str, fmt: str, caller: str, hint: str = "") -> bytes:
     if renderer.name != "dot" and fmt not in renderer.formats:
         raise GraphvizNotFoundError(
             f"{caller}: {fmt.upper()} needs Graphviz's dot; the renderer found is {renderer.name} "
-            f"({renderer.path}), which writes {' and '.join(renderer.formats).upper()} only. "
-            "Write .svg or .png instead, or install Graphviz (it is then used first): "
+            f"({renderer.path}), which writes {' and '.join(f.upper() for f in renderer.formats)} "
+            "only. Write .svg or .png instead, or install Graphviz (it is then used first): "
             "`sudo apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS), "
             "`winget install graphviz` then add its bin folder to PATH (Windows)"
             f"{', ' + hint if hint else ''}")

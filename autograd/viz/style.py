@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 from html import escape
 
-# One family, not a CSS list: graphviz-pure has metrics for Arial (and draws PNGs with Arimo,
-# its twin) but not for a list, which it would measure as Times, so text would overflow boxes.
-# Windows and macOS have Arial; fontconfig gives dot, and browsers on Linux, a substitute.
-FONT = "Arial"
+# One family, not a CSS list: graphviz-pure measures a list as Times, and text would overflow.
+# An SVG's text is drawn by the viewer with its own fonts, so boxes are sized for Verdana: the
+# renderers have metrics for it, Windows and macOS have it, and what Linux shows instead
+# (DejaVu Sans, often the only font there) is a little narrower; Arial-sized boxes are too
+# small for DejaVu Sans. A PNG's text is drawn by the renderer: graphviz-pure draws Arial with
+# Arimo, its metric twin, but Verdana in a serif face.
+FONT = "Verdana"
+PNG_FONT = "Arial"
 INK = "#37474f"  # text and borders
 EDGE = "#90a4ae"
 LOCAL_GRAD = "#1565c0"  # edge labels: the chain rule's local derivatives
