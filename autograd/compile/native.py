@@ -54,7 +54,7 @@ from .lower import (
     template_of,
     uniform_runs,
 )
-from .python import SKIP_AT, _literal, _same_number
+from .python import SKIP_AT, _identifier, _literal, _same_number
 from .tracing import BatchResult, Plan, flat_operands
 
 __all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
@@ -364,8 +364,15 @@ class _Writer:
 
         shown = template if len(template) < 100 else f"{template[:97]}..."
         err = self.table_loop(rows, [("i1", "false")], body,
-                              f"forward: {len(rows)} x {key}: {shown}")[0]
+                              f"forward: {len(rows)} x {key}: {shown}\n  ;   "
+                              f"{self.names(rows)}")[0]
         self.err = b.either(self.err, err)
+
+    def names(self, rows: list[list[int]], shown: int = 4) -> str:
+        """The first rows' lines by their labels (nn's paths shortened), for a comment."""
+        names = [_identifier(self.lines[row[0]].label) or self.lines[row[0]].key
+                 for row in rows[:shown]]
+        return ", ".join(names) + (f", ... ({len(rows)} lines)" if len(rows) > shown else "")
 
     def guard(self, guard: tuple[int, str, Any, bool]) -> None:
         """A comparison made while tracing: where it comes out otherwise, status 1 (or 2 if
@@ -471,7 +478,8 @@ class _Writer:
 
         key = self.lines[rows[0][0]].key
         err = self.table_loop(rows, [("i1", "false")], body,
-                              f"backward: {len(rows)} x {key}, {len(shape)} steps each")[0]
+                              f"backward: {len(rows)} x {key}, {len(shape)} steps each\n  ;   "
+                              f"d {self.names(rows)}")[0]
         self.err = b.either(self.err, err)
 
     def step(self, entry: Any, place: str, upstream: str, nonzero: str | None,
