@@ -428,17 +428,37 @@ class _Writer:
             if steps:
                 shape = (len(steps) >= SKIP_AT, tuple(t for _, (t, _) in steps))
                 groups.setdefault((depth[i], shape), []).append([i, steps])
+        ordered = sorted(groups.items(), key=lambda g: (g[0][0], g[1][0][0]))
+        tables = []
+        for (_, (skips, shape)), nodes in ordered:
+            rows = [[i, *(x for ref, (_, holes) in steps for x in (ref, *holes))]
+                    for i, steps in nodes]
+            tables.append((skips, list(shape), rows))
         self.assigned = {output, *summed}
-        for (_, (skips, shape)), nodes in sorted(groups.items(),
-                                                 key=lambda g: (g[0][0], g[1][0][0])):
-            rows = []
-            for i, steps in nodes:  # "first" in the order the code runs: d_child = ...
-                row = [i]
-                for ref, (_, holes) in steps:
-                    row += [ref, int(ref not in self.assigned), *holes]
-                    self.assigned.add(ref)
-                rows.append(row)
-            self.backward_group(skips, list(shape), rows)
+        for _, shape, rows in tables:
+            for row in rows:
+                self.assigned.update(self.targets(row, shape))
+        # Every other gradient starts at 0.0 each sample, so each step adds (Python's first
+        # step assigns: the same float, but for a -0.0 that becomes 0.0).
+        zeros = [[i] for i in sorted(self.assigned - summed - {output})]
+        if zeros:
+            def zero(entry: Any, carried: list[str]) -> list[str]:
+                b.store_line("%g", entry(0), double(0.0))
+                return []
+
+            self.table_loop(zeros, [], zero, "d node = 0 for this sample")
+        for skips, shape, rows in tables:
+            self.backward_group(skips, shape, rows)
+
+    @staticmethod
+    def targets(row: list[int], shape: list[str]) -> list[int]:
+        """The step targets in a backward row: after the node, each step's target, then its
+        local's holes."""
+        out, at = [], 1
+        for template in shape:
+            out.append(row[at])
+            at += 1 + len(_HOLE_NAMES.findall(template))
+        return out
 
     def summed(self) -> set[int]:
         return {i for i, line in enumerate(self.lines)
@@ -446,13 +466,13 @@ class _Writer:
 
     def backward_group(self, skips: bool, shape: list[str], rows: list[list[int]]) -> None:
         b, lowerer = self.b, self.lowerer
-        # Each step's place in the row: the target, first, then its local's holes.
+        # Each step's place in the row: the target, then its local's holes.
         pieces: list[tuple[str, list[int]]] = []
         at = 1
         for template in shape:
             width = len(_HOLE_NAMES.findall(template))
-            pieces.append((f"{_kind(template)}:{template}", list(range(at, at + 2 + width))))
-            at += 2 + width
+            pieces.append((f"{_kind(template)}:{template}", list(range(at, at + 1 + width))))
+            at += 1 + width
 
         def body(entry: Any, carried: list[str]) -> list[str]:
             upstream = b.load_line("%g", entry(0), "up")
@@ -484,11 +504,10 @@ class _Writer:
 
     def step(self, entry: Any, place: str, upstream: str, nonzero: str | None,
              template: str) -> str | None:
-        """One step, its target at the row's place, then its first flag and its holes:
-        d_target = (or +=) d_node * local. Returns its error flag."""
+        """One step, its target at the row's place, then its local's holes:
+        d_target += d_node * local. Returns its error flag."""
         b, lowerer = self.b, self.lowerer
         target = entry(place)
-        first = b.op(f"icmp ne i64 {entry(b.op(f'add i64 {place}, 1'))}, 0", "first")
         kind = _kind(template)
         err = None
         if kind == "one":
@@ -497,15 +516,13 @@ class _Writer:
             term = b.op(f"fneg double {upstream}")
         else:
             lowerer.hole_at = lambda number: b.load_line(
-                "%vals", entry(b.op(f"add i64 {b.op(f'add i64 {place}, 2')}, {number}")))
+                "%vals", entry(b.op(f"add i64 {b.op(f'add i64 {place}, 1')}, {number}")))
             local, err = lowerer.source(template)
             term = b.op(f"fmul double {upstream}, {local}", "term")
-        old = b.load_line("%g", target, "old")  # unused where first: any number will do
-        new = b.op(f"select i1 {first}, double {term}, double "
-                   f"{b.op(f'fadd double {old}, {term}', 'grad')}")
-        if nonzero is not None:  # `if d_node:` ... `else: d_child = 0.0` where first
-            kept = b.op(f"select i1 {first}, double {double(0.0)}, double {old}")
-            new = b.op(f"select i1 {nonzero}, double {new}, double {kept}")
+        old = b.load_line("%g", target, "old")
+        new = b.op(f"fadd double {old}, {term}", "grad")
+        if nonzero is not None:  # `if d_node:`: a gradient of exactly 0 adds nothing
+            new = b.op(f"select i1 {nonzero}, double {new}, double {old}")
             err = b.both(nonzero, err)
         b.store_line("%g", target, new)
         return err
