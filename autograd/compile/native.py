@@ -429,15 +429,15 @@ class _Writer:
                 shape = (len(steps) >= SKIP_AT, tuple(t for _, (t, _) in steps))
                 groups.setdefault((depth[i], shape), []).append([i, steps])
         ordered = sorted(groups.items(), key=lambda g: (g[0][0], g[1][0][0]))
-        tables = []
+        tables: list[tuple[bool, list[str], list[list[int]]]] = []
         for (_, (skips, shape)), nodes in ordered:
             rows = [[i, *(x for ref, (_, holes) in steps for x in (ref, *holes))]
                     for i, steps in nodes]
             tables.append((skips, list(shape), rows))
         self.assigned = {output, *summed}
-        for _, shape, rows in tables:
+        for _, templates, rows in tables:
             for row in rows:
-                self.assigned.update(self.targets(row, shape))
+                self.assigned.update(self.targets(row, templates))
         # Every other gradient starts at 0.0 each sample, so each step adds (Python's first
         # step assigns: the same float, but for a -0.0 that becomes 0.0).
         zeros = [[i] for i in sorted(self.assigned - summed - {output})]
@@ -447,8 +447,8 @@ class _Writer:
                 return []
 
             self.table_loop(zeros, [], zero, "d node = 0 for this sample")
-        for skips, shape, rows in tables:
-            self.backward_group(skips, shape, rows)
+        for skips, templates, rows in tables:
+            self.backward_group(skips, templates, rows)
 
     @staticmethod
     def targets(row: list[int], shape: list[str]) -> list[int]:
