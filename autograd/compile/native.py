@@ -59,10 +59,11 @@ from .tracing import BatchResult, Plan, flat_operands
 
 __all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
 
-# LLVM's optimisation level for the IR and the machine code. The code is loops over tables
-# and short straight-line stretches, so level 2 compiles in well under a second and runs
-# several times faster than level 0.
-OPT_LEVEL = 2
+# LLVM's optimisation level for the IR and the machine code. The code is loops over tables,
+# small at any width, so even level 3 compiles in about a second: the MNIST-1D CNN's batch ran
+# 3.5x faster than at level 0 and 15% faster than at level 2, for 0.6 s more of JIT. No
+# fast-math: floats are never reassociated, at any level.
+OPT_LEVEL = 3
 
 # The native function: (inputs, n, captured, weight, backward, data, status, grads,
 # value_grads, vals, g) -> None.
