@@ -11,7 +11,7 @@ Each line's value lives in an array ``vals`` (one slot per line), its gradient i
 of one op whose code differs only in the lines it reads (a layer's dots, its relus) run as one
 loop over a table of line indices (data passed to the code, not IR), and so do the terms of a
 wide sum and the steps of their backward pass: the code does not grow with a layer's width.
-The MNIST-1D CNN's sample (65,000 lines of Python) is about 2,800 lines of IR.
+The MNIST-1D CNN's sample (65,000 lines of Python) is about 2,400 lines of IR.
 
 A sample's status: 0 ok; 1 a guard came out otherwise; 2 where the Python code raises (a log of
 0, a division by 0, an overflow: see ``lower``) or gives inf or NaN (an output's data), or where
