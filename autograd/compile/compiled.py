@@ -161,6 +161,20 @@ class Compiled(Generic[R]):
                                "is written at the first call")
         return self._last.python_program(self.__name__).source
 
+    @property
+    def ir(self) -> str:
+        """Return the LLVM IR of the last call's native program (backend="native"): the code
+        for one sample, then the loop over the batch."""
+        if self._last is None:
+            raise RuntimeError(f"compile: {self.__name__} has not been called yet; its code "
+                               "is written at the first call")
+        ir = getattr(self._last.program, "ir", None)
+        if ir is None:
+            raise RuntimeError(f"compile: {self.__name__}'s last call ran on the Python "
+                               "backend (backend='python', or an op native code cannot run, "
+                               "such as logsumexp); see source")
+        return str(ir)
+
     def __call__(self, *args: Any) -> R:
         """Return fn(*args) as one node (a leaf under no_grad), running the code traced for
         this argument structure, or tracing fn now; a list or tuple of nodes if fn returns
