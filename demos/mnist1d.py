@@ -142,7 +142,7 @@ def choose_backend(asked: str) -> tuple[str, str | None]:
     return ("python", why) if why else ("native", None)
 
 
-def ran_native(compiled: ag.Compiled) -> bool:
+def ran_native(compiled: ag.Compiled[Value]) -> bool:
     """Whether compiled's last call ran machine code: its ``ir`` exists then. (Native code
     hands a program it cannot lower, such as one with logsumexp, to the Python backend.)"""
     try:
@@ -238,7 +238,7 @@ def cross_entropy_exp_log(logits: list[Value], y: list[float]) -> Value:
     return ag.sum([z.exp() for z in logits]).log() - ag.dot(logits, y)
 
 
-def compiled_loss(model: Module, backend: str = "python") -> ag.Compiled:
+def compiled_loss(model: Module, backend: str = "python") -> ag.Compiled[Value]:
     """One sample's cross-entropy, compiled: ``step.mean(xs, ys)`` is a batch's mean loss.
 
     The targets are one-hot (ten numbers): numbers are the compiled code's inputs, where a
