@@ -344,28 +344,39 @@ def dot(a: Sequence[float], b: Sequence[float]) -> tuple[float, tuple[float, ...
 
 
 def logsumexp(xs: Sequence[float]) -> tuple[float, tuple[float, ...]]:
-    """log(e**x1 + ... + e**xn); d/dxi = softmax(x)i."""
+    """log(e**x1 + ... + e**xn); d/dxi = softmax(x)i = e**(xi - y), y the output."""
+    m, exps, total = _shifted_exps(xs, "logsumexp")
+    y = m + math.log(total)
+    # e**(xi - y), not e**(xi - m) / total: the form ag.compile's code can write in one
+    # expression per operand, so compiled and eager derivatives agree to the bit.
+    return y, tuple([math.exp(x - y) for x in xs])
+
+
+def _shifted_exps(xs: Sequence[float], name: str) -> tuple[float, list[float], float]:
+    """The max m of xs, each e**(x - m) and their sum: no exp() sees an argument above 0."""
     if not xs:
-        raise ValueError("logsumexp: needs at least one value, got an empty sequence")
-    # Shift by the max so every exp() argument is <= 0: no overflow at x = 1000.
+        raise ValueError(f"{name}: needs at least one value, got an empty sequence")
     m = max(xs)
     if math.isinf(m):
-        raise ValueError(f"logsumexp: operands must be finite, got {m!r}")
+        raise ValueError(f"{name}: operands must be finite, got {m!r}")
     exps = [math.exp(x - m) for x in xs]
-    total = math.fsum(exps)
-    return m + math.log(total), tuple(e / total for e in exps)
+    return m, exps, math.fsum(exps)
 
 
 def softmax(xs: Sequence[float]) -> list[tuple[float, tuple[float, ...]]]:
     """e**xi / sum_j e**xj, one output per input; d si / d xj = si (delta_ij - sj)."""
-    _, probs = logsumexp(xs)
+    _, exps, total = _shifted_exps(xs, "softmax")
+    probs = [e / total for e in exps]
     return [(si, tuple(si * ((i == j) - sj) for j, sj in enumerate(probs)))
             for i, si in enumerate(probs)]
 
 
 def log_softmax(xs: Sequence[float]) -> list[tuple[float, tuple[float, ...]]]:
     """xi - logsumexp(x), one output per input; d/dxj = delta_ij - sj."""
-    lse, probs = logsumexp(xs)
+    # sj as e**(xj - m) / total, which keeps delta_jj - sj exact to rounding when sj is near 1.
+    m, exps, total = _shifted_exps(xs, "log_softmax")
+    lse = m + math.log(total)
+    probs = [e / total for e in exps]
     return [(xi - lse, tuple((i == j) - sj for j, sj in enumerate(probs)))
             for i, xi in enumerate(xs)]
 
@@ -505,6 +516,11 @@ def _power_local_code(x: str, n: float) -> str:
     return "0.0" if n == 0.0 else f"{n!r} * {x} ** {n - 1.0!r}"
 
 
+def _logsumexp_code(xs: Sequence[str]) -> str:
+    m = f"max(({', '.join(xs)},))"
+    return f"{m} + math.log(fsum(({''.join(f'math.exp({x} - {m}), ' for x in xs)})))"
+
+
 def _dot_code(a: Sequence[str], b: Sequence[str]) -> str:
     # x * 1.0 is x, to the bit: a bias's term is written as the bias.
     terms = [x if y == "1.0" else y if x == "1.0" else f"{x} * {y}" for x, y in zip(a, b)]
@@ -595,8 +611,11 @@ OPS: dict[str, Op] = {
                lambda xs: (repr(1.0 / len(xs)),) * len(xs),
                lambda xs, y: (1.0 / len(xs),) * len(xs)),
     "dot": Op(dot, _dot_code, lambda a, b: (*b, *a), lambda a, b, y: (*b, *a)),
-    # d/dxj = e**(xj - y): every exponent <= 0, no overflow.
-    "logsumexp": Op(logsumexp, local_values=lambda xs, y: tuple(_math("exp", x - y) for x in xs)),
+    # The rule's steps in one expression (the max written once per use, so native code can
+    # lower it too); d/dxj = e**(xj - y): every exponent <= 0, no overflow.
+    "logsumexp": Op(logsumexp, _logsumexp_code,
+                    lambda xs: tuple(f"math.exp({x} - {{y}})" for x in xs),
+                    lambda xs, y: tuple(_math("exp", x - y) for x in xs)),
     # Output i: d si / d xj = si (delta_ij - sj), sj = e**(xj - logsumexp(x)).
     "softmax": Op(softmax, local_values=lambda xs, y, i: _softmax_locals(xs, y, i)),
     # Output i, yi = xi - logsumexp(x): d/dxj = delta_ij - e**(xj - logsumexp(x)), the

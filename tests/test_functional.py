@@ -136,7 +136,9 @@ def test_logsumexp_of_two_equal_extremes(x: float) -> None:
     out = ag.logsumexp(xs)
     out.backward()
     assert out.data == pytest.approx(x + math.log(2.0), rel=1e-15)
-    assert [v.grad for v in xs] == [0.5, 0.5]
+    # e**(x - y), as PyTorch's backward computes it: 0.5 to within y's rounding.
+    assert [v.grad for v in xs] == [math.exp(x - out.data)] * 2
+    assert xs[0].grad == pytest.approx(0.5, rel=1e-13)
 
 
 @given(st.lists(st.floats(-1000.0, 1000.0), min_size=1, max_size=6))

@@ -415,9 +415,12 @@ class _Writer:
             op = ops.OPS[line.key]
             args = self.arguments(i)
             try:
-                locals_ = (list(op.local_code(*args, **line.params)) if callable(op.local_code)
-                           else [format_code(code, args, line.params, _literal, f"v{i}")
-                                 for code in op.local_code])
+                if callable(op.local_code):  # an n-ary op's: {y} is the node's output
+                    locals_ = [code.replace("{y}", f"v{i}")
+                               for code in op.local_code(*args, **line.params)]
+                else:
+                    locals_ = [format_code(code, args, line.params, _literal, f"v{i}")
+                               for code in op.local_code]
             except Exception as error:
                 raise Unsupported(f"{line.key}'s local code cannot be written: "
                                   f"{error}") from error

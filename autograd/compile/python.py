@@ -344,8 +344,8 @@ class _Writer:
         count = sum(len(a) if isinstance(a, list) else 1 for a in args)
         if op.code is None:
             return [f"{self._locals_name(name)}[{j}]" for j in range(count)]
-        if callable(op.local_code):
-            return list(op.local_code(*args, **line.params))
+        if callable(op.local_code):  # an n-ary op's: {y} is the node's output
+            return [code.replace("{y}", name) for code in op.local_code(*args, **line.params)]
         fields = self._fields(line, args, name)
         return [code.format(**fields) for code in op.local_code]
 
