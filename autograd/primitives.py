@@ -94,8 +94,13 @@ class Primitive:
     @overload
     def __call__(self, *args: Value | float) -> Value: ...
 
-    def __call__(self, *args: Value | float) -> Value | float:
+    def __call__(self, *args: Value | float, **keywords: object) -> Value | float:
         """Return the function at args: a number for numbers, else a node (see primitive)."""
+        if keywords:
+            # The derivative, the compiled call and create_graph pass operands by position.
+            raise TypeError(f"{self.name}: operands are passed by position, in the order the "
+                            f"derivative returns theirs; got keyword argument(s) "
+                            f"{', '.join(keywords)}")
         for k, arg in enumerate(args):
             if not isinstance(arg, (Value, numbers.Real)):
                 raise TypeError(f"{self.name}: operands must be Values or real numbers; "
