@@ -292,3 +292,34 @@ def test_the_compile_coverage_check_ignores_primitives() -> None:
     from test_compile import test_every_op_of_the_table_is_compiled_by_the_tests_above
 
     test_every_op_of_the_table_is_compiled_by_the_tests_above()
+
+
+def test_compiled_mean_over_a_batch_equals_the_eager_mean_and_raises_eagers_error() -> None:
+    # Compiled.mean (merged from main after this op was written) runs the rule per sample.
+    my_tanh = _tanh()
+    w = Value(0.8, label="w")
+
+    def fn(x):
+        return my_tanh(w * x) * x
+
+    step = ag.compile(fn)
+    xs = [0.3, -1.1, 2.0, 0.0]
+    batch = step.mean(xs)
+    eager = ag.mean([fn(x) for x in xs])
+    assert _bits(batch.data) == _bits(eager.data)
+    assert ag.grad(batch, [w]) == [pytest.approx(ag.grad(eager, [w])[0], rel=1e-15)]
+    assert ag.jacobian(batch, [w], mode="forward") == [[pytest.approx(ag.grad(eager, [w])[0],
+                                                                      rel=1e-15)]]
+
+    @ag.primitive(derivative=lambda x, out: (0.5 / out,))
+    def root(x):
+        if x < 0:
+            raise ValueError(f"root: operand must be >= 0, got {x!r}")
+        return math.sqrt(x)
+
+    roots = ag.compile(lambda x: root(x * w))
+    assert roots.mean([1.0, 2.0]).data == pytest.approx(
+        (math.sqrt(0.8) + math.sqrt(1.6)) / 2, rel=1e-15)
+    with pytest.raises(ValueError, match=r"root: operand must be >= 0, got -0.8"):
+        roots.mean([1.0, -1.0])
+    assert w.grad == 0.0
