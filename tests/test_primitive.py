@@ -323,3 +323,44 @@ def test_compiled_mean_over_a_batch_equals_the_eager_mean_and_raises_eagers_erro
     with pytest.raises(ValueError, match=r"root: operand must be >= 0, got -0.8"):
         roots.mean([1.0, -1.0])
     assert w.grad == 0.0
+
+
+def test_a_primitive_of_no_operands_is_its_number() -> None:
+    @ag.primitive(derivative=lambda out: ())
+    def three():
+        return 3.0
+
+    assert three() == 3.0 and three.key == "three"
+
+
+def test_definitions_of_one_name_in_threads_get_keys_of_their_own() -> None:
+    # Finding a free key and taking it were two steps: two threads could take one key, the
+    # second's rule then silently replacing the first's for the nodes of both.
+    import sys
+    import threading
+
+    barrier = threading.Barrier(8)
+    made: list[ag.Primitive] = []
+
+    def define(k: int) -> None:
+        barrier.wait()
+
+        @ag.primitive(derivative=lambda x, out: (float(k),))
+        def scaled(x):
+            return k * x
+
+        made.append(scaled)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=define, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len({p.key for p in made}) == 8
+    for p in made:
+        assert ops.OPS[p.key].rule((2.0,)) == p.rule((2.0,)) == (p(2.0), (p(2.0) / 2.0,))
