@@ -466,13 +466,21 @@ def _logsumexp_values(xs: Sequence[Any]) -> Any:
 
 
 def _reciprocal_values(r: Any) -> Any:
-    """1 / r from a Value or a number (r >= 0 or NaN); _reciprocal's +inf at 0.
+    """1 / r from a Value or a number (r >= 0 or NaN); _reciprocal's +inf at r = 0.
 
-    The constant's own derivative is 0: at an end point the second derivative comes out 0,
-    where PyTorch gives +-inf (1 / 0 raises in the engine, so it cannot be built from ops).
+    At 0, 1 / r would raise: (1 - r) * inf is +inf too, and its slope in r is -inf, as
+    -1 / r**2's, so the second derivative at an end point (asin at 1, sqrt at 0) is +-inf,
+    as PyTorch gives, not the 0 of a constant.
     """
-    # 1 / NaN is NaN, no error: only 0 needs the constant.
-    return math.inf if float(r) == 0.0 else 1.0 / r
+    # 1 / NaN is NaN, no error: only 0 needs another form.
+    return (1.0 - r) * math.inf if float(r) == 0.0 else 1.0 / r
+
+
+def _acosh_local_values(x: Any) -> Any:
+    # (x - 1)(x + 1), exact near 1, as the rule; at 1 itself x * x - 1 (also exact there),
+    # whose slope 2x has no 0 factor: the product's (x - 1) would make 0 * inf = NaN.
+    square = x * x - 1.0 if float(x) == 1.0 else (x - 1.0) * (x + 1.0)
+    return _reciprocal_values(_math("sqrt", square))
 
 
 def _sigmoid_values(x: Any) -> Any:
@@ -544,7 +552,7 @@ OPS: dict[str, Op] = {
     "exp": Op(exp, "math.exp({x})", ("{y}",), lambda x, y: (y,)),
     "log": Op(log, "math.log({x})", ("1.0 / {x}",), lambda x, y: (1.0 / x,)),
     "sqrt": Op(sqrt, "math.sqrt({x})", ("0.5 / {y}",),
-               lambda x, y: (math.inf if float(y) == 0.0 else 0.5 / y,)),
+               lambda x, y: (0.5 * _reciprocal_values(y) if float(y) == 0.0 else 0.5 / y,)),
     "tanh": Op(tanh, "math.tanh({x})", ("1.0 - {y} * {y}",), lambda x, y: (1.0 - y * y,)),
     "sigmoid": Op(sigmoid, _SIGMOID_CODE, ("{y} * (1.0 - {y})",), lambda x, y: (y * (1.0 - y),)),
     # `not x <= 0.0` rather than `x > 0.0`: NaN passes through, as the rule lets it.
@@ -568,7 +576,7 @@ OPS: dict[str, Op] = {
     "asinh": Op(asinh, "math.asinh({x})", ("1.0 / math.sqrt({x} * {x} + 1.0)",),
                 lambda x, y: (1.0 / _math("sqrt", x * x + 1.0),)),
     "acosh": Op(acosh, "math.acosh({x})", ("1.0 / math.sqrt(({x} - 1.0) * ({x} + 1.0))",),
-                lambda x, y: (_reciprocal_values(_math("sqrt", (x - 1.0) * (x + 1.0))),)),
+                lambda x, y: (_acosh_local_values(x),)),
     # math.atanh raises at +-1 (the rule's infinite end points): the call then runs the rule.
     "atanh": Op(atanh, "math.atanh({x})", ("1.0 / (1.0 - {x} * {x})",),
                 lambda x, y: (_reciprocal_values(1.0 - x * x),)),
