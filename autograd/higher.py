@@ -120,6 +120,12 @@ def _local_values(node: Value) -> list[Value | float]:
         rebuilt = float(local)
         if not (rebuilt == stored or math.isclose(rebuilt, stored, rel_tol=1e-9, abs_tol=1e-12)
                 or (math.isnan(rebuilt) and math.isnan(stored))):
+            if key in ops.PRIMITIVES:
+                raise ValueError(
+                    f"grad(create_graph=True): {str(node.op)}'s derivative gives "
+                    f"{tuple(float(v) for v in locals_)} called with Values but "
+                    f"{node.local_grads} called with numbers; it must compute the same with "
+                    "both (a Value's == and hash are by identity: compare x.data)")
             raise ValueError(
                 f"grad(create_graph=True): node {node!r} has op {str(node.op)!r} but local "
                 f"derivatives {node.local_grads} where that op's rule gives "

@@ -56,11 +56,12 @@ def log(x: float) -> tuple[float, Local1]:
 
 
 def sqrt(x: float) -> tuple[float, Local1]:
-    """Square root; d/dx = 1 / (2 sqrt(x)), +inf at x = 0."""
+    """Square root; d/dx = 1 / (2 sqrt(x)), +inf at x = 0 (NaN for NaN)."""
     if x < 0.0:
         raise ValueError(f"sqrt: operand must be >= 0, got {x!r}")
     y = math.sqrt(x)
-    return y, (0.5 / y if y > 0.0 else math.inf,)
+    # At 0 a vertical slope, +inf; NaN stays NaN.
+    return y, (0.5 / y if y > 0.0 else _reciprocal(y),)
 
 
 def tanh(x: float) -> tuple[float, Local1]:
@@ -100,18 +101,27 @@ def leaky_relu(x: float, slope: float = 0.01) -> tuple[float, Local1]:
 
 
 def sin(x: float) -> tuple[float, Local1]:
-    """sin(x); d/dx = cos(x)."""
-    return math.sin(x), (math.cos(x),)
+    """sin(x) for finite x; d/dx = cos(x)."""
+    try:
+        return math.sin(x), (math.cos(x),)
+    except ValueError:  # math's "math domain error" names neither the op nor the operand
+        raise ValueError(f"sin: operand must be finite, got {x!r}") from None
 
 
 def cos(x: float) -> tuple[float, Local1]:
-    """cos(x); d/dx = -sin(x)."""
-    return math.cos(x), (-math.sin(x),)
+    """cos(x) for finite x; d/dx = -sin(x)."""
+    try:
+        return math.cos(x), (-math.sin(x),)
+    except ValueError:
+        raise ValueError(f"cos: operand must be finite, got {x!r}") from None
 
 
 def tan(x: float) -> tuple[float, Local1]:
-    """tan(x); d/dx = 1 + tan(x)**2, computed from the output."""
-    y = math.tan(x)
+    """tan(x) for finite x; d/dx = 1 + tan(x)**2, computed from the output."""
+    try:
+        y = math.tan(x)
+    except ValueError:
+        raise ValueError(f"tan: operand must be finite, got {x!r}") from None
     return y, (1.0 + y * y,)
 
 
@@ -243,8 +253,9 @@ def erf(x: float) -> tuple[float, Local1]:
 
 
 def _reciprocal(r: float) -> float:
-    """1 / r for r > 0; +inf for r = 0, where a slope is vertical (asin, acos, acosh at an end)."""
-    return 1.0 / r if r > 0.0 else math.inf
+    """1 / r for r > 0; +inf for r = 0, where a slope is vertical (sqrt at 0; asin, acos,
+    acosh, atanh at an end); NaN for NaN, as PyTorch gives (a NaN operand's slope is NaN)."""
+    return 1.0 / r if r > 0.0 else math.inf if r == 0.0 else math.nan
 
 
 def power(x: float, n: float) -> tuple[float, Local1]:
@@ -466,8 +477,21 @@ def _logsumexp_values(xs: Sequence[Any]) -> Any:
 
 
 def _reciprocal_values(r: Any) -> Any:
-    """1 / r from a Value or a number, +inf where r is 0: _reciprocal, for local_values."""
-    return 1.0 / r if float(r) > 0.0 else math.inf
+    """1 / r from a Value or a number (r >= 0 or NaN); _reciprocal's +inf at r = 0.
+
+    At 0, 1 / r would raise: (1 - r) * inf is +inf too, and its slope in r is -inf, as
+    -1 / r**2's, so the second derivative at an end point (asin at 1, sqrt at 0) is +-inf,
+    as PyTorch gives, not the 0 of a constant.
+    """
+    # 1 / NaN is NaN, no error: only 0 needs another form.
+    return (1.0 - r) * math.inf if float(r) == 0.0 else 1.0 / r
+
+
+def _acosh_local_values(x: Any) -> Any:
+    # (x - 1)(x + 1), exact near 1, as the rule; at 1 itself x * x - 1 (also exact there),
+    # whose slope 2x has no 0 factor: the product's (x - 1) would make 0 * inf = NaN.
+    square = x * x - 1.0 if float(x) == 1.0 else (x - 1.0) * (x + 1.0)
+    return _reciprocal_values(_math("sqrt", square))
 
 
 def _sigmoid_values(x: Any) -> Any:
@@ -475,8 +499,10 @@ def _sigmoid_values(x: Any) -> Any:
 
 
 def _softplus_local_values(x: Any) -> Any:
-    if float(x) > SOFTPLUS_THRESHOLD:
-        return 1.0
+    # From the threshold on, the rule's number, a constant: PyTorch's second derivative is 0
+    # there (at x = 20 itself too, though its first derivative there is the sigmoid's).
+    if float(x) >= SOFTPLUS_THRESHOLD:
+        return softplus(float(x))[1][0]
     z = _math("exp", x)
     return z * (1.0 / (z + 1.0))
 
@@ -484,6 +510,13 @@ def _softplus_local_values(x: Any) -> Any:
 def _gelu_local_values(x: Any) -> Any:
     cdf = 0.5 * (1.0 + _math("erf", x * SQRT1_2))
     return cdf + x * (_math("exp", -0.5 * x * x) * INV_SQRT_2PI)
+
+
+def _elu_local_values(x: Any, alpha: float) -> Any:
+    # At 0 the rule's alpha as a constant: PyTorch's second derivative at 0 is 0 (its first
+    # takes the left side's alpha, its second the right side's 0).
+    x_data = float(x)
+    return 1.0 if x_data > 0.0 else alpha if x_data == 0.0 else alpha * _math("exp", x)
 
 
 def _silu_local_values(x: Any) -> Any:
@@ -535,7 +568,7 @@ OPS: dict[str, Op] = {
     "exp": Op(exp, "math.exp({x})", ("{y}",), lambda x, y: (y,)),
     "log": Op(log, "math.log({x})", ("1.0 / {x}",), lambda x, y: (1.0 / x,)),
     "sqrt": Op(sqrt, "math.sqrt({x})", ("0.5 / {y}",),
-               lambda x, y: (0.5 / y if float(y) > 0.0 else math.inf,)),
+               lambda x, y: (0.5 * _reciprocal_values(y) if float(y) == 0.0 else 0.5 / y,)),
     "tanh": Op(tanh, "math.tanh({x})", ("1.0 - {y} * {y}",), lambda x, y: (1.0 - y * y,)),
     "sigmoid": Op(sigmoid, _SIGMOID_CODE, ("{y} * (1.0 - {y})",), lambda x, y: (y * (1.0 - y),)),
     # `not x <= 0.0` rather than `x > 0.0`: NaN passes through, as the rule lets it.
@@ -559,7 +592,7 @@ OPS: dict[str, Op] = {
     "asinh": Op(asinh, "math.asinh({x})", ("1.0 / math.sqrt({x} * {x} + 1.0)",),
                 lambda x, y: (1.0 / _math("sqrt", x * x + 1.0),)),
     "acosh": Op(acosh, "math.acosh({x})", ("1.0 / math.sqrt(({x} - 1.0) * ({x} + 1.0))",),
-                lambda x, y: (_reciprocal_values(_math("sqrt", (x - 1.0) * (x + 1.0))),)),
+                lambda x, y: (_acosh_local_values(x),)),
     # math.atanh raises at +-1 (the rule's infinite end points): the call then runs the rule.
     "atanh": Op(atanh, "math.atanh({x})", ("1.0 / (1.0 - {x} * {x})",),
                 lambda x, y: (_reciprocal_values(1.0 - x * x),)),
@@ -579,7 +612,7 @@ OPS: dict[str, Op] = {
                    lambda x, y: (_softplus_local_values(x),)),
     "elu": Op(elu, "({x} if {x} > 0.0 else {alpha} * math.expm1({x}))",
               ("(1.0 if {x} > 0.0 else {alpha} * math.exp({x}))",),
-              lambda x, y, alpha=1.0: (1.0 if float(x) > 0.0 else alpha * _math("exp", x),)),
+              lambda x, y, alpha=1.0: (_elu_local_values(x, alpha),)),
     "gelu": Op(gelu, f"{{x}} * (0.5 * (1.0 + math.erf({{x}} * {SQRT1_2!r})))",
                (f"0.5 * (1.0 + math.erf({{x}} * {SQRT1_2!r})) "
                 f"+ {{x}} * (math.exp(-0.5 * {{x}} * {{x}}) * {INV_SQRT_2PI!r})",),

@@ -7,6 +7,7 @@ import functools
 import keyword
 import numbers
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
@@ -14,6 +15,7 @@ from . import ops
 from .value import OpLabel, Value, _node
 
 Function = Callable[..., float]
+_REGISTERING = threading.Lock()
 Derivative = Callable[..., Sequence[Any]]
 
 
@@ -75,18 +77,20 @@ class Primitive:
         self.function, self.derivative = function, derivative
         functools.update_wrapper(self, function)
         self.name: str = getattr(function, "__name__", "primitive")
-        self.key = _free_key(self.name)
 
         # The compiled code calls this by name: ops.PRIMITIVES['key'].rule((x, y, )).
         def rule(operands: Sequence[float]) -> tuple[float, tuple[float, ...]]:
             return self._rule(operands)
 
-        rule.__name__ = f"PRIMITIVES[{self.key!r}].rule"
         self.rule = rule
-        # No code: ag.compile writes a call of the rule; its operands come as one list, as an
-        # n-ary op's do (numbers among them, constants, have derivatives too, unused).
-        ops.OPS[self.key] = ops.Op(rule, local_values=self._local_values)
-        ops.PRIMITIVES[self.key] = self
+        # Two threads defining one name must not both take the key found free.
+        with _REGISTERING:
+            self.key = _free_key(self.name)
+            rule.__name__ = f"PRIMITIVES[{self.key!r}].rule"
+            # No code: ag.compile writes a call of the rule; its operands come as one list, as
+            # an n-ary op's do (numbers among them, constants, have derivatives too, unused).
+            ops.OPS[self.key] = ops.Op(rule, local_values=self._local_values)
+            ops.PRIMITIVES[self.key] = self
 
     @overload
     def __call__(self, *args: float) -> float: ...  # type: ignore[overload-overlap]
@@ -94,8 +98,13 @@ class Primitive:
     @overload
     def __call__(self, *args: Value | float) -> Value: ...
 
-    def __call__(self, *args: Value | float) -> Value | float:
+    def __call__(self, *args: Value | float, **keywords: object) -> Value | float:
         """Return the function at args: a number for numbers, else a node (see primitive)."""
+        if keywords:
+            # The derivative, the compiled call and create_graph pass operands by position.
+            raise TypeError(f"{self.name}: operands are passed by position, in the order the "
+                            f"derivative returns theirs; got keyword argument(s) "
+                            f"{', '.join(keywords)}")
         for k, arg in enumerate(args):
             if not isinstance(arg, (Value, numbers.Real)):
                 raise TypeError(f"{self.name}: operands must be Values or real numbers; "

@@ -439,7 +439,8 @@ def test_the_compiled_node_is_first_order_only() -> None:
 def test_every_op_of_the_table_is_compiled_by_the_tests_above() -> None:
     from autograd import ops
 
-    assert {case.covers for case in CASES} == set(ops.OPS)
+    # ag.primitive adds ops at run time (tests/test_primitive.py compiles them itself).
+    assert {case.covers for case in CASES} == set(ops.OPS) - set(ops.PRIMITIVES)
 
 
 # ---- found in review: each once wrong ------------------------------------------------------
