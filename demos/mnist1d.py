@@ -144,7 +144,7 @@ def choose_backend(asked: str) -> tuple[str, str | None]:
 
 def ran_native(compiled: ag.Compiled[Value]) -> bool:
     """Whether compiled's last call ran machine code: its ``ir`` exists then. (Native code
-    hands a program it cannot lower, such as one with logsumexp, to the Python backend.)"""
+    hands a program it cannot lower, such as one with softmax, to the Python backend.)"""
     try:
         getattr(compiled, "ir")  # noqa: B009 - a property only the native backend's calls have
     except (AttributeError, RuntimeError):
@@ -229,29 +229,14 @@ def accuracy_of(predictions: list[int], labels: list[int]) -> float:
     return sum(p == t for p, t in zip(predictions, labels)) / len(labels)
 
 
-def cross_entropy_exp_log(logits: list[Value], y: list[float]) -> Value:
-    """``cross_entropy([logits], [y])`` for a one-hot y, as log(sum(exp(z))) - dot(z, y).
-
-    Without logsumexp's shift by the largest logit an exp overflows past about 709; these
-    models' logits stay within tens.
-    """
-    return ag.sum([z.exp() for z in logits]).log() - ag.dot(logits, y)
-
-
 def compiled_loss(model: Module, backend: str = "python") -> ag.Compiled[Value]:
     """One sample's cross-entropy, compiled: ``step.mean(xs, ys)`` is a batch's mean loss.
 
     The targets are one-hot (ten numbers): numbers are the compiled code's inputs, where a
     class index would be part of its structure (a trace per class).
     """
-    if backend == "native":
-        # cross_entropy's logsumexp has no native code yet: a program holding it would run
-        # on the Python backend. The same loss from exp and log runs natively.
-        def sample_loss(x: Any, y: list[float]) -> Value:
-            return cross_entropy_exp_log(model(x), y)
-    else:
-        def sample_loss(x: Any, y: list[float]) -> Value:
-            return cross_entropy([model(x)], [y])
+    def sample_loss(x: Any, y: list[float]) -> Value:
+        return cross_entropy([model(x)], [y])
 
     return ag.compile(sample_loss, backend=backend)
 
@@ -424,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
         runs.append(run)
         if run.backend != backend:
             print(f"  (native code could not run {name}'s sample_loss, the Python backend "
-                  "did: an op without native code, such as cross_entropy's logsumexp)")
+                  "did: an op without native code, such as softmax)")
         print(f"  {TITLES[run.name]:<21} test accuracy {run.final:6.1%}   "
               f"{run.seconds:6.1f} s: step {1000 * run.median_step():.1f} ms "
               f"(the first, which traces and writes the code, {run.first_call:.1f} s), "

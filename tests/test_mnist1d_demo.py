@@ -123,19 +123,24 @@ def test_ran_native_is_false_on_the_python_backend():
     assert run.backend == "python"
 
 
-def test_the_exp_log_cross_entropy_equals_cross_entropy_with_its_gradients():
-    from autograd import Value
+def test_the_models_cross_entropy_runs_as_native_code_and_matches_eager():
+    pytest.importorskip("llvmlite", reason="native code needs the `native` extra")
+    import autograd as ag
     from nn import cross_entropy
 
+    model = mnist1d.make_model("logistic", seed=3)
     rng = random.Random(5)
-    for _ in range(20):
-        data = [rng.uniform(-20.0, 20.0) for _ in range(10)]
-        label = rng.randrange(10)
-        y = [1.0 if k == label else 0.0 for k in range(10)]
-        a, b = [Value(v) for v in data], [Value(v) for v in data]
-        ours, theirs = mnist1d.cross_entropy_exp_log(a, y), cross_entropy([b], [y])
-        ours.backward()
-        theirs.backward()
-        assert ours.data == pytest.approx(theirs.data, rel=1e-12, abs=1e-12)
-        for u, v in zip(a, b):
-            assert u.grad == pytest.approx(v.grad, rel=1e-9, abs=1e-12)
+    xs = [[rng.uniform(-2.0, 2.0) for _ in range(40)] for _ in range(3)]
+    ys = [[1.0 if k == label else 0.0 for k in range(10)] for label in (2, 7, 0)]
+    step = mnist1d.compiled_loss(model, "native")
+    loss = step.mean([mnist1d.model_input("logistic", x) for x in xs], ys)
+    assert mnist1d.ran_native(step)
+    loss.backward()
+    native_grads = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    eager = ag.mean([cross_entropy([model(mnist1d.model_input("logistic", x))], [y])
+                     for x, y in zip(xs, ys)])
+    eager.backward()
+    assert loss.data == pytest.approx(eager.data, rel=1e-12)
+    for g, p in zip(native_grads, model.parameters()):
+        assert g == pytest.approx(p.grad, rel=1e-10, abs=1e-15)
