@@ -64,9 +64,7 @@ def _model_rows(demo: Any, name: str, signals: list[list[float]], labels: list[i
              "Python backend (demos/mnist1d.py's compiled_loss)"]
     if why_not_native is None:
         steppers[NATIVE] = _chainrule_step(demo, name, "native", signals, labels)
-        notes.append("native: the same with backend=\"native\" (llvmlite); its sample_loss "
-                     "is cross_entropy written from exp and log, as the demo's, since "
-                     "logsumexp has no native code")
+        notes.append("native: the same with backend=\"native\" (llvmlite)")
     else:
         notes.append(f"native skipped: {why_not_native}")
     if has_torch:
