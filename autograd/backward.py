@@ -209,8 +209,13 @@ def checked_inputs(output: Value, inputs: Value | Sequence[Value], name: str) ->
     if not isinstance(inputs, Iterable):
         raise TypeError(f"{name}: inputs must be a Value or a list of Values, got "
                         f"{type(inputs).__name__}")
-    inputs = list(inputs)
-    for i, node in enumerate(inputs):
+    return each_value(inputs, name, "inputs")
+
+
+def each_value(items: Iterable[object], name: str, what: str) -> list[Value]:
+    """Return items as a list, after checking each is a Value (TypeError naming it otherwise)."""
+    values = list(items)
+    for i, node in enumerate(values):
         if not isinstance(node, Value):
-            raise TypeError(f"{name}: inputs[{i}] must be a Value, got {type(node).__name__}")
-    return inputs
+            raise TypeError(f"{name}: {what}[{i}] must be a Value, got {type(node).__name__}")
+    return values  # type: ignore[return-value]  # each one checked above

@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any, Literal, overload
 
+from .backward import each_value
 from .graph import topological_order
 from .value import Value
 
@@ -252,22 +253,14 @@ def _outputs(outputs: Value | Sequence[Value], name: str) -> tuple[list[Value], 
     if not isinstance(outputs, Sequence) or isinstance(outputs, str):
         raise TypeError(f"{name}: outputs must be a Value or a sequence of Values, got "
                         f"{type(outputs).__name__}")
-    outs = list(outputs)
-    for k, out in enumerate(outs):
-        if not isinstance(out, Value):
-            raise TypeError(f"{name}: outputs[{k}] must be a Value, got {type(out).__name__}")
-    return outs, False
+    return each_value(outputs, name, "outputs"), False
 
 
 def _inputs(inputs: Sequence[Value], name: str) -> list[Value]:
     if isinstance(inputs, Value) or not isinstance(inputs, Sequence):
         raise TypeError(f"{name}: inputs must be a sequence of Values, got "
                         f"{type(inputs).__name__}")
-    result = list(inputs)
-    for j, x in enumerate(result):
-        if not isinstance(x, Value):
-            raise TypeError(f"{name}: inputs[{j}] must be a Value, got {type(x).__name__}")
-    return result
+    return each_value(inputs, name, "inputs")
 
 
 def _numbers(values: Sequence[float], count: int, name: str, what: str,
