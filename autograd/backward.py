@@ -49,7 +49,9 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 
 def _backpropagate(root: Value, gradient: float) -> None:
     try:
-        _sweep(_marked_order(root), gradient)
+        order, leaves = _marked_order(root)
+        root._upstream = gradient
+        _sweep(order, leaves)
     except BaseException:
         # Interrupted (KeyboardInterrupt, MemoryError): leave no mark and no partial sum
         # behind. The grads the sweep already added to stay added, as in PyTorch.
@@ -58,17 +60,21 @@ def _backpropagate(root: Value, gradient: float) -> None:
         raise
 
 
-def _marked_order(root: Value) -> list[Value]:
-    """topological_order(root), built with marks on the nodes instead of a visited set."""
+def _marked_order(root: Value) -> tuple[list[Value], list[Value]]:
+    """topological_order(root) built with marks on the nodes instead of a visited set, apart:
+    the nodes with children in that order, and the leaves (in the order first reached)."""
     order: list[Value] = []
+    leaves: list[Value] = []
     is_open, done = float("nan"), float("-0")
     # Explicit stack, not recursion. A node's first time off the stack opens it: it goes back
     # on, under its children. Its second time, all its children are done, so it is too. A
     # child is never open itself (that would be a cycle), so children are pushed unless done.
     # One push and pop less per node than a None marker under each node: a deep chain's walk
     # takes about half the time (python -m benchmarks: chain, backward).
+    # A leaf needs no place in the order (nothing comes before it), so it is done at once:
+    # on a model's parameters, the children of wide nodes, that is most of the walk's work.
     stack: list[Value] = [root]
-    push, pop, emit = stack.append, stack.pop, order.append
+    push, pop, emit, emit_leaf = stack.append, stack.pop, order.append, leaves.append
     while stack:
         node = pop()
         mark = node._upstream
@@ -78,14 +84,18 @@ def _marked_order(root: Value) -> list[Value]:
             node._upstream = done
             emit(node)
             continue
-        node._upstream = is_open
-        push(node)
-        # Unary and binary nodes take their children directly, without a slice: the walk
-        # of a chain takes a third less time (python -m benchmarks: chain, backward).
         # Any: _edges is (children..., local derivatives...), Values then floats, a
         # layout no static type spells position by position.
         edges: tuple[Any, ...] = node._edges
         n = len(edges)
+        if not n:
+            node._upstream = done
+            emit_leaf(node)
+            continue
+        node._upstream = is_open
+        push(node)
+        # Unary and binary nodes take their children directly, without a slice: the walk
+        # of a chain takes a third less time (python -m benchmarks: chain, backward).
         if n == 4:
             a, b, _, _ = edges
             if a._upstream is not done:
@@ -96,15 +106,21 @@ def _marked_order(root: Value) -> list[Value]:
             a = edges[0]
             if a._upstream is not done:
                 push(a)
-        elif n:
+        else:
             for child in edges[:n >> 1]:
                 if child._upstream is not done:
-                    push(child)
-    return order
+                    if child._edges:
+                        push(child)
+                    else:
+                        child._upstream = done
+                        emit_leaf(child)
+    return order, leaves
 
 
-def _sweep(order: list[Value], gradient: float) -> None:
-    order[-1]._upstream = gradient
+def _sweep(order: list[Value], leaves: list[Value]) -> None:
+    """The chain rule from the root (order[-1], or the one leaf; its _upstream set to the
+    seed gradient) down: every node of order, then the leaves, whose sums are final once
+    every node above them has passed them its share."""
     for node in reversed(order):
         # In reverse topological order every user of node came first: upstream is final.
         upstream = node._upstream
@@ -125,10 +141,17 @@ def _sweep(order: list[Value], gradient: float) -> None:
         elif n == 2:
             a, local_a = edges
             a._upstream += local_a * upstream
-        elif n:
+        else:
             # zip stops with the locals, pairing each with its child: one slice, not two.
             for local, child in zip(edges[n >> 1:], edges):
                 child._upstream += local * upstream
+    for leaf in leaves:
+        upstream = leaf._upstream
+        leaf._upstream = 0.0
+        try:
+            leaf.grad += upstream
+        except TypeError:
+            leaf.grad = _added(leaf, upstream)
 
 
 def _added(node: Value, upstream: float) -> float:

@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+import autograd as ag
 from autograd import Value, grad, topological_order
 
 
@@ -184,7 +185,7 @@ def test_a_mark_left_by_an_earlier_walk_does_not_make_the_next_one_skip_nodes() 
 def test_interrupt_after_the_walk_leaves_no_mark(monkeypatch: pytest.MonkeyPatch) -> None:
     *_, e = _net()
 
-    def interrupted(order: list[Value], gradient: float) -> None:
+    def interrupted(order: list[Value], leaves: list[Value]) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(_backward_module, "_sweep", interrupted)
@@ -266,3 +267,24 @@ def test_grad_of_one_value_is_a_list_of_one_as_torch_gives_a_tuple_of_one() -> N
     with pytest.raises(TypeError, match="grad: inputs must be a Value or a list of Values, got "
                        "float"):
         grad(y, 3.0)  # type: ignore[arg-type]
+
+
+def test_a_leaf_reached_by_binary_and_wide_parents_gets_every_path_once() -> None:
+    # The walk does a leaf at once where a wide node reaches it, and through the stack where
+    # a binary node does: either way it is swept once, after every node above it.
+    w, x = Value(3.0), Value(-2.0)
+    wide = ag.dot([w, x, w], [x, w, x])  # 3 w x
+    out = (w * 2.0 + wide) * x
+    out.backward()
+    # out = 2 w x + 3 w x**2: d/dw = 2x + 3x**2, d/dx = 2w + 6 w x
+    assert w.grad == 2 * -2.0 + 3 * 4.0
+    assert x.grad == 2 * 3.0 + 6 * 3.0 * -2.0
+    assert all(n._upstream == 0.0 for n in topological_order(out))
+
+
+def test_grad_none_on_a_leaf_under_a_wide_node_counts_as_zero() -> None:
+    params = [Value(float(i)) for i in range(5)]
+    for p in params:
+        p.grad = None  # type: ignore[assignment]
+    ag.dot(params, params).backward()
+    assert [p.grad for p in params] == [2.0 * i for i in range(5)]
