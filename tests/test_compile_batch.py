@@ -419,3 +419,112 @@ def test_native_gives_the_python_backends_results() -> None:
         results.append(_grads(lambda step=step: step.mean(*_points(10)), params))
         assert step.source.startswith("# Written by ag.compile")
     _assert_same(results[1], results[0])
+
+
+# ---- a dataset's batch: plain floats, read column by column ----------------------------------
+
+
+def _spy_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the batches that take the general path (_run), not the columns' fast one."""
+    runs: list[int] = []
+    general = ag.compile.__globals__["Compiled"]._run
+
+    def counted(self, samples, *args):
+        runs.append(len(samples))
+        return general(self, samples, *args)
+
+    monkeypatch.setattr(ag.compile.__globals__["Compiled"], "_run", counted)
+    return runs
+
+
+@pytest.mark.parametrize("kind", [list, tuple])
+def test_a_batch_of_plain_floats_runs_the_trace_without_the_general_path(
+        kind: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = MLP(2, [6, 1], seed=3)
+    params = model.parameters()
+
+    def loss(x, y):
+        return hinge_loss([model(list(x))[0]], [y])
+
+    step = ag.compile(loss)
+    xs, ys = _points(12, seed=4)
+    runs = _spy_runs(monkeypatch)
+    step.mean(xs[:1], ys[:1])  # the trace: through the general path
+    assert runs == [1]
+    columns = [kind(x) for x in xs], ys
+    for how in ("mean", "sum"):
+        got = _grads(lambda how=how: getattr(step, how)(*columns), params)
+        want = _grads(lambda how=how: getattr(ag, how)([loss(x, y) for x, y in zip(xs, ys)]),
+                      params)
+        _assert_same(got, want)
+    # A tuple is a structure of its own: traced through the general path once, then fast.
+    assert runs == ([1] if kind is list else [1, 12])
+    assert step.traces == (1 if kind is list else 2)
+
+
+def test_the_fast_path_and_the_general_one_share_traces() -> None:
+    w = Value(0.7)
+    step = ag.compile(lambda x, y: (w * x[0] + x[1] * y).tanh())
+    step.mean([[1.0, 2.0]], [3.0])  # general: traces
+    step.mean([[0.5, -1.0], [2.0, 0.25]], [1.0, -2.0])  # fast
+    step.mean([[0.5, -1.0]], [Value(1.0)])  # a Value: general path, a structure of its own
+    step.mean([[0.5, -1.0], [2.0, 1.0]], [1.0, 2])  # an int: general, its own structure too
+    assert step.traces == 3
+    step.mean([[9.0, 1.0]] * 3, [0.5] * 3)
+    assert step.traces == 3
+
+
+def test_a_failing_guard_in_a_fast_batch_falls_back_and_stays_general(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    w = Value(1.5)
+
+    def branchy(x):
+        return (w * x).exp() if x > 0 else (w * x).tanh()
+
+    step = ag.compile(branchy)
+    step.mean([1.0])
+    runs = _spy_runs(monkeypatch)
+    batch = [1.0, 2.0, -1.0, 0.5]
+    got = _grads(lambda: step.mean(batch), [w])
+    _assert_same(got, _grads(lambda: ag.mean([branchy(Value(x)) for x in batch]), [w]))
+    assert runs == [4] and step.traces == 2
+    step.mean([3.0, 4.0])  # that structure's guards once failed: the general path from now
+    assert runs == [4, 2]
+
+
+def test_inf_in_a_fast_batch_runs_that_sample_eagerly() -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: (w * x).exp())
+    step.mean([1.0])
+    with pytest.raises(OverflowError, match="exp"):
+        step.mean([1.0, math.inf])
+    assert step.mean([0.0, math.nan]).data != step.mean([0.0, math.nan]).data  # NaN, eagerly
+    w.data = math.inf
+    with pytest.raises(OverflowError, match="exp"):
+        step.mean([1.0, 2.0])
+    w.data = 2.0
+    assert _close(step.mean([0.5, 1.0]).data, (math.exp(1.0) + math.exp(2.0)) / 2)
+
+
+@pytest.mark.parametrize("columns", [
+    ([[1.0, 2.0], [3.0]],),  # lengths differ: a structure each
+    ([[1.0, True]],),  # a bool is structure
+    ([[1.0, 2.0], (3.0, 4.0)],),  # a list and a tuple
+    ([[], []],),  # empty lists: one structure, no inputs
+    ([1.0, 2.0], [[1.0], [2.0]]),
+])
+def test_columns_the_fast_path_may_or_may_not_take_give_eagers_results(columns) -> None:
+    w = Value(0.3)
+
+    def fn(*args):
+        total = w * 1.0
+        for arg in args:
+            for v in (arg if isinstance(arg, (list, tuple)) else [arg]):
+                total = total + w * v
+        return total.tanh()
+
+    step = ag.compile(fn)
+    for _ in range(2):  # the first call traces, the second runs the traces
+        got = _grads(lambda: step.sum(*columns), [w])
+        want = _grads(lambda: ag.sum([fn(*args) for args in zip(*columns)]), [w])
+        _assert_same(got, want)

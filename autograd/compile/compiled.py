@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Generic, TypeVar, cast
 
 from .. import functional, ops
@@ -150,6 +151,7 @@ class Compiled(Generic[R]):
         # the table (a function named tanh must not be read as tanh).
         self.op = OpLabel(self.__name__, "compiled")
         self._programs: dict[Structure, list[_Trace]] = {}
+        self._slow: set[Structure] = set()  # structures whose guards failed in _fast
         self._last: _Trace | None = None
 
     @property
@@ -213,8 +215,17 @@ class Compiled(Generic[R]):
 
     # ---- batches ------------------------------------------------------------------------
 
-    def _reduce(self, how: str, rule: Callable[[list[float]], tuple[float, tuple[float, ...]]],
+    def _reduce(self, how: str,
+                rule: Callable[[Sequence[float]], tuple[float, tuple[float, ...]]],
                 columns: tuple[Sequence[Any], ...]) -> Value:
+        _check_columns(self.__name__, how, columns)
+        # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for sum.
+        weight = rule([0.0] * len(columns[0]))[1][0]
+        op = OpLabel(f"{how} {self.__name__}", "compiled")
+        if _mode.comparisons is None:
+            fast = self._fast(columns, weight, _mode.enabled)
+            if fast is not None:
+                return _node(rule(fast[0])[0], op, fast[1])
         samples = self._samples(how, columns)
         if _mode.comparisons is not None:
             # Called while another function is traced: eagerly, as a call would be.
@@ -224,28 +235,44 @@ class Compiled(Generic[R]):
                 _check_outputs(self.__name__, how, len(results))
                 outputs += results
             return functional.mean(outputs) if how == "mean" else functional.sum(outputs)
-        # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for sum.
-        weight = rule([0.0] * len(samples))[1][0]
         samples, parts = self._run(samples, weight, _mode.enabled, how)
-        data, _ = rule([s.data[0] for s in samples])
-        op = OpLabel(f"{how} {self.__name__}", "compiled")
-        return _node(data, op, _edges(parts[0]) if parts else ())
+        return _node(rule([s.data[0] for s in samples])[0], op,
+                     _edges(parts[0]) if parts else ())
+
+    def _fast(self, columns: tuple[Sequence[Any], ...], weight: float,
+              backward: bool) -> tuple[Sequence[float], tuple[Value | float, ...]] | None:
+        """The batch's data and the node's edges in one run of the code, where the columns
+        hold plain floats (or lists of them, of one length), the structure has a trace of one
+        output, and every sample's guards hold: a dataset's batch, once traced. Read column
+        by column, without a _Sample for each sample. None otherwise: then _run does it all
+        (and, where the guards failed, does so from then on for this structure)."""
+        batch = _flat_batch(columns)
+        if batch is None:
+            return None
+        shape, inputs = batch
+        programs = self._programs.get(shape)
+        if not programs or shape in self._slow or programs[0].outputs != 1 or \
+                not_finite(inputs):
+            return None
+        trace = programs[0]
+        program = trace.program
+        captured = [leaf.data for leaf in program.captured]
+        if not_finite(captured):
+            return None
+        n = len(columns[0])
+        result = program.run_batch(inputs, n, captured, weight, backward)
+        if any(result.status):  # a sample needs a trace of its own, or eager code
+            self._slow.add(shape)
+            return None
+        self._last = trace
+        del self._programs[shape]
+        self._programs[shape] = programs  # the most recently used structure last
+        # No argument is a Value, so the node's children are the captured leaves alone.
+        return result.data, ((*program.captured_children, *result.grads) if backward else ())
 
     def _samples(self, how: str, columns: tuple[Sequence[Any], ...]) -> list[_Sample]:
         """The columns as samples, checked: lists (or tuples) of one length n >= 1."""
-        where = f"compile: {self.__name__}.{how}"
-        if not columns:
-            raise TypeError(f"{where} needs one list per argument of {self.__name__}, got none")
-        for i, column in enumerate(columns):
-            if not isinstance(column, (list, tuple)):
-                raise TypeError(f"{where}: argument {i} must be a list with one entry per "
-                                f"sample, got {type(column).__name__}")
-        lengths = {len(column) for column in columns}
-        if len(lengths) > 1:
-            raise ValueError(f"{where}: the lists must have one length (one entry per "
-                             f"sample), got lengths {[len(c) for c in columns]}")
-        if not lengths.pop():
-            raise ValueError(f"{where}: got empty lists; a batch needs at least one sample")
+        _check_columns(self.__name__, how, columns)
         return [_Sample(k, args) for k, args in enumerate(zip(*columns))]
 
     def _run(self, samples: list[_Sample], weight: float, backward: bool,
@@ -275,7 +302,9 @@ class Compiled(Generic[R]):
             programs = self._programs.pop(shape, [])
             self._programs[shape] = programs  # the most recently used structure last
             if len(self._programs) > MAX_STRUCTURES:
-                del self._programs[next(iter(self._programs))]
+                oldest = next(iter(self._programs))
+                del self._programs[oldest]
+                self._slow.discard(oldest)
             for trace in list(programs):
                 if not group:
                     break
@@ -409,6 +438,49 @@ class Compiled(Generic[R]):
         self.traces += 1
         return _Trace(program, kind, len(plan.outputs), filename,
                       None if python else plan, python)
+
+
+def _check_columns(name: str, how: str, columns: tuple[Sequence[Any], ...]) -> None:
+    """Check a batch's columns: lists (or tuples) of one length n >= 1, one per argument."""
+    where = f"compile: {name}.{how}"
+    if not columns:
+        raise TypeError(f"{where} needs one list per argument of {name}, got none")
+    for i, column in enumerate(columns):
+        if not isinstance(column, (list, tuple)):
+            raise TypeError(f"{where}: argument {i} must be a list with one entry per "
+                            f"sample, got {type(column).__name__}")
+    lengths = {len(column) for column in columns}
+    if len(lengths) > 1:
+        raise ValueError(f"{where}: the lists must have one length (one entry per "
+                         f"sample), got lengths {[len(c) for c in columns]}")
+    if not lengths.pop():
+        raise ValueError(f"{where}: got empty lists; a batch needs at least one sample")
+
+
+def _flat_batch(columns: tuple[Sequence[Any], ...]) -> tuple[Structure, list[float]] | None:
+    """The structure every sample shares and the inputs (sample after sample), where each
+    column holds only floats, or only lists (or only tuples) of floats of one length; else
+    None. The structure is the one structure() gives each sample's arguments."""
+    shapes: list[Any] = []
+    pieces: list[Sequence[Any]] = []
+    for column in columns:
+        kinds = set(map(type, column))
+        if kinds == {float}:
+            shapes.append("f")
+            pieces.append([(x,) for x in column])
+            continue
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is not list and kind is not tuple:
+            return None
+        lengths = set(map(len, column))
+        if len(lengths) != 1 or not set(map(type, chain.from_iterable(column))) <= {float}:
+            return None
+        shapes.append((kind, lengths.pop()))
+        pieces.append(column)
+    if all(shape == "f" for shape in shapes):  # what structure() gives a tuple of floats
+        return (tuple, len(columns)), list(chain.from_iterable(zip(*columns)))
+    samples = chain.from_iterable(zip(*pieces)) if len(pieces) > 1 else pieces[0]
+    return (tuple, tuple(shapes)), list(chain.from_iterable(samples))
 
 
 def _inputs(group: list[_Sample]) -> list[float]:

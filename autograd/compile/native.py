@@ -480,24 +480,37 @@ class _Writer:
 
         def body(entry: Any, carried: list[str]) -> list[str]:
             upstream = b.load_line("%g", entry(0), "up")
-            nonzero = b.op(f"fcmp une double {upstream}, 0.0", "nonzero") if skips else None
+            skipped = b.block
+            if skips:
+                # `if d_node:` as a branch around the node's steps: a gradient of exactly 0
+                # (a relu that is off) costs one test, not its steps (half a relu layer's
+                # backward pass, python -m benchmarks: mnist1d_step).
+                steps, after = b.label("steps"), b.label("steps.done")
+                nonzero = b.op(f"fcmp une double {upstream}, 0.0", "nonzero")
+                b.emit(f"br i1 {nonzero}, label %{steps}, label %{after}")
+                b.start(steps)
             err: str | None = carried[0]
             for start, end, as_loop in uniform_runs(pieces, LOOP_AT):
                 template = shape[start]
                 if not as_loop:
                     err = b.either(err, self.step(entry, str(pieces[start][1][0]), upstream,
-                                                  nonzero, template))
+                                                  template))
                     continue
                 stride, first = len(pieces[start][1]), pieces[start][1][0]
 
                 def inner(j: str, values: list[str], stride: int = stride, first: int = first,
                           template: str = template) -> list[str]:
                     place = b.op(f"add i64 {b.op(f'mul i64 {j}, {stride}')}, {first}")
-                    made = self.step(entry, place, upstream, nonzero, template)
+                    made = self.step(entry, place, upstream, template)
                     return [b.either(values[0], made) or "false"]
 
                 err = b.either(err, b.loop(end - start, [("i1", "false")], inner)[0])
             lowerer.hole_at = _no_row
+            if skips:
+                ran = b.block
+                b.emit(f"br label %{after}")
+                b.start(after)
+                err = b.op(f"phi i1 [{carried[0]}, %{skipped}], [{err}, %{ran}]", "err")
             return [err or "false"]
 
         key = self.lines[rows[0][0]].key
@@ -506,8 +519,7 @@ class _Writer:
                               f"d {self.names(rows)}")[0]
         self.err = b.either(self.err, err)
 
-    def step(self, entry: Any, place: str, upstream: str, nonzero: str | None,
-             template: str) -> str | None:
+    def step(self, entry: Any, place: str, upstream: str, template: str) -> str | None:
         """One step, its target at the row's place, then its local's holes:
         d_target += d_node * local. Returns its error flag."""
         b, lowerer = self.b, self.lowerer
@@ -524,11 +536,7 @@ class _Writer:
             local, err = lowerer.source(template)
             term = b.op(f"fmul double {upstream}, {local}", "term")
         old = b.load_line("%g", target, "old")
-        new = b.op(f"fadd double {old}, {term}", "grad")
-        if nonzero is not None:  # `if d_node:`: a gradient of exactly 0 adds nothing
-            new = b.op(f"select i1 {nonzero}, double {new}, double {old}")
-            err = b.both(nonzero, err)
-        b.store_line("%g", target, new)
+        b.store_line("%g", target, b.op(f"fadd double {old}, {term}", "grad"))
         return err
 
     # ---- the batch: the loop over samples -------------------------------------------------------
