@@ -1,9 +1,10 @@
 """python -m benchmarks [--quick] [--json PATH] [--markdown PATH]: the table of issues 7 and 11.
 
-Runs every workload on chainrule (eager, and compiled by ag.compile), micrograd, PyTorch (0-d
-float64 tensors) and the pure-Python floors (floor: the engines' arithmetic written by hand;
-tuned: the training steps as a person tunes them, skipping what is exactly zero), in this one
-process; engines that are not installed are skipped with a note.
+Runs every workload on chainrule (eager, and compiled by ag.compile, on the Python backend
+and as native code through llvmlite), micrograd, PyTorch (0-d float64 tensors) and the
+pure-Python floors (floor: the engines' arithmetic written by hand; tuned: the training steps as
+a person tunes them, skipping what is exactly zero), and the moons step batched in numpy, in
+this one process; engines that are not installed are skipped with a note.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def main(argv: Sequence[str] | None = None,
         gc.unfreeze()  # hand the imports' objects back to the collector
     engines = [e for e in report.ENGINES if any(e in r.values for r in rows)]
     found = report.targets(rows) + mnist1d.targets_of(rows)
-    text = "\n\n".join([report.table(rows, engines), "Targets (issues 7 and 11):",
+    text = "\n\n".join([report.table(rows, engines), "Targets (issues 7, 11 and 18):",
                         report.targets_text(found), "Notes:", report.notes_text(rows, notes)])
     print(text)
     if args.json:
@@ -110,7 +111,8 @@ def main(argv: Sequence[str] | None = None,
                 f"`python -m benchmarks{' --quick' if args.quick else ''}`, "
                 f"{time.strftime('%Y-%m-%d')}, on {info['cpu']} ({info['cores']} cores), "
                 f"{info['implementation']} {info['python']}, micrograd {info['micrograd']}, "
-                f"torch {info['torch']}, {info['os']}. Each ratio column names what it "
+                f"torch {info['torch']}, numpy {info['numpy']}, llvmlite {info['llvmlite']}, "
+                f"{info['os']}. Each ratio column names what it "
                 "divides by what (compiled/tuned: the compiled code over the tuned floor); below 1 "
                 "the first is faster (or smaller).", "", ""]
         args.markdown.write_text("\n".join(head) + text + "\n")

@@ -11,6 +11,7 @@ from .timing import Phases, clock
 
 NAME = "chainrule"
 COMPILED = "compiled"  # the same workloads through ag.compile
+NATIVE = "native"  # ag.compile(..., backend="native"): the same program as machine code
 
 
 def chain(steps: int) -> Phases:
@@ -61,13 +62,16 @@ class MoonsStep:
 
 
 class CompiledMoonsStep(MoonsStep):
-    """MoonsStep with one point's hinge loss ag.compile'd and run for every point by
-    Compiled.mean (one trace, code the size of one point's graph); the L2 and SGD outside."""
+    """MoonsStep with one point's hinge loss ag.compile'd on backend ("python" or "native")
+    and run for every point by Compiled.mean (one trace, code the size of one point's graph);
+    the L2 and SGD outside."""
 
     def __init__(self, xs: list[list[float]], ys: list[float], lr: float, alpha: float,
-                 seed: int = 0) -> None:
+                 seed: int = 0, backend: str = "python") -> None:
         super().__init__(xs, ys, lr, alpha, seed)
-        self.compiled = ag.compile(self._point_loss)
+        self.compiled = ag.compile(self._point_loss, backend=backend)
+        # The batch's numbers as the program reads them: point k's x and y one after another.
+        self.inputs = [v for x, y in zip(xs, ys) for v in (*x, y)]
 
     def _point_loss(self, x: list[float], y: float) -> Value:
         return hinge_loss([self.model(x)[0]], [y])
@@ -77,6 +81,25 @@ class CompiledMoonsStep(MoonsStep):
         node, traced at the first call), plus the L2 penalty."""
         return self.compiled.mean(self.xs, self.ys) + self.alpha * ag.dot(self.params,
                                                                           self.params)
+
+    def run_program(self) -> float:
+        """The mean of the points' hinge losses on the current weights, from the traced
+        program alone run over the batch, forward and backward (no node, no update). What a
+        step costs beyond it is Python's: Compiled's bookkeeping, the L2 node, backward() and
+        SGD."""
+        program = self.compiled._last.program  # type: ignore[union-attr]  # set by a step
+        captured = [leaf.data for leaf in program.captured]
+        n = len(self.xs)
+        return sum(program.run_batch(self.inputs, n, captured, 1.0 / n, True).data) / n
+
+
+def native_missing() -> str | None:
+    """None if ag.compile's native backend runs here, else why not (its ImportError's text)."""
+    try:
+        ag.compile(lambda x: x * 2.0, backend="native")(1.0)  # the first call imports llvmlite
+    except ImportError as error:
+        return str(error)
+    return None
 
 
 def digits_epoch_compiled(data: Digits, seed: int = 0) -> tuple[float, float]:

@@ -10,18 +10,19 @@ from importlib import metadata
 
 from .workloads import Number, Row
 
-ENGINES = ("chainrule", "compiled", "native", "micrograd", "torch", "floor", "tuned")
+ENGINES = ("chainrule", "compiled", "native", "micrograd", "torch", "numpy", "floor", "tuned")
 OURS = "chainrule"
 COMPILED = "compiled"
+NATIVE = "native"
 # The ratio columns: (numerator, baseline). Each says which floor it divides by.
 RATIOS = [(OURS, "micrograd"), (OURS, "torch"), (OURS, "floor"), (COMPILED, OURS),
           (COMPILED, "micrograd"), (COMPILED, "floor"), (COMPILED, "tuned"),
-          (COMPILED, "torch"), ("native", "torch")]
+          (COMPILED, "torch"), (NATIVE, "tuned"), (NATIVE, "numpy"), (NATIVE, "torch")]
 
 
 @dataclass
 class Target:
-    """One goal of issue 7: a ratio ours/other and the bound it must stay under."""
+    """One goal of an issue: a ratio ours/other and the bound it must stay under."""
 
     name: str
     ratio: float | None
@@ -44,7 +45,7 @@ def ratio(row: Row, other: str, ours: str = OURS) -> float | None:
 
 
 def targets(rows: list[Row]) -> list[Target]:
-    """Every target of issue 7 that these rows can check."""
+    """Every target of issues 7, 11 and 18 that these rows can check (mnist1d's apart)."""
     found: list[Target] = []
     for row in rows:
         if not row.total or row.workload.startswith("mnist1d_step"):  # mnist1d.targets_of: its own
@@ -58,6 +59,10 @@ def targets(rows: list[Row]) -> list[Target]:
                                 ratio(row, "micrograd", COMPILED), 1 / 150))
             found.append(Target("mlp_step compiled: within 2x of the tuned floor (issue 11)",
                                 ratio(row, "tuned", COMPILED), 2.0))
+            found.append(Target("mlp_step native: >= 20x faster than the tuned floor (issue 18)",
+                                ratio(row, "tuned", NATIVE), 1 / 20))
+            found.append(Target("mlp_step native: faster than numpy's batched step (the "
+                                "moonshot)", ratio(row, "numpy", NATIVE), 1.0))
         elif row.workload.startswith("digits_epoch"):
             found.append(Target("digits_epoch compiled: within 2x of the tuned floor (issue 11)",
                                 ratio(row, "tuned", COMPILED), 2.0))
@@ -83,7 +88,7 @@ def machine() -> dict[str, str]:
         pass
     info = {"cpu": cpu, "cores": str(os.cpu_count()), "python": sys.version.split()[0],
             "implementation": platform.python_implementation(), "os": platform.platform()}
-    for package in ("micrograd", "torch"):
+    for package in ("micrograd", "torch", "numpy", "llvmlite"):
         try:
             info[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -106,8 +111,10 @@ def _fmt_ratio(r: float | None) -> str:
 
 
 def table(rows: list[Row], engines: list[str]) -> str:
-    """The rows as a Markdown table: one column per engine, then ours/other ratios."""
-    pairs = [(a, b) for a, b in RATIOS if a in engines and b in engines]
+    """The rows as a Markdown table: one column per engine, then ours/other ratios (those
+    some row has both numbers of)."""
+    pairs = [(a, b) for a, b in RATIOS if a in engines and b in engines
+             and any(ratio(row, b, a) is not None for row in rows)]
     header = ["workload", "metric", *engines, *(f"{a}/{b}" for a, b in pairs)]
     lines = [header]
     for row in rows:

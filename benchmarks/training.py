@@ -18,6 +18,7 @@ from .workloads import Row, Settings, back_to_back, round_robin, scaled
 
 ALPHA = 1e-4  # the L2 weight of mlp_step's loss
 LR = 0.1  # mlp_step's SGD learning rate
+CALL_ALONE = "native call alone"  # timed with mlp_step's engines, reported in a note
 
 
 # ---- mlp_step -----------------------------------------------------------------------------
@@ -44,6 +45,20 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     if torch:
         steppers[torch.NAME] = torch.MoonsStep(start, xs, ys, LR, ALPHA).step
     steppers[ours.COMPILED] = ours.CompiledMoonsStep(xs, ys, LR, ALPHA).step
+    skipped: list[str] = []
+    native = None
+    why_not_native = ours.native_missing()
+    if why_not_native is None:
+        native = ours.CompiledMoonsStep(xs, ys, LR, ALPHA, backend="native")
+        steppers[ours.NATIVE] = native.step
+    else:
+        skipped.append(f"native skipped: {why_not_native}")
+    try:
+        from . import numpy_impl
+    except ImportError as error:
+        skipped.append(f"numpy skipped: not installed ({error})")
+    else:
+        steppers[numpy_impl.NAME] = numpy_impl.MoonsStep(start, xs, ys, LR, ALPHA).step
     net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
     steppers["floor"] = lambda: floor.mlp_step(net, xs, ys, LR, ALPHA)
     tuned = [([list(w) for w in weights], list(biases)) for weights, biases in start]
@@ -52,6 +67,15 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     losses: dict[str, float] = {}
 
     steps: dict[str, int] = {}
+
+    def size_block(name: str) -> None:
+        # Fast engines run more steps a block, so that every engine's block lasts about as
+        # long (mlp_seconds, or micrograd's mlp_block steps): this shared machine has slow
+        # moments of a tenth of a second, which a long block averages out and a 20 ms one
+        # catches whole; blocks of equal length let them weigh alike on every engine.
+        begin = clock()
+        steppers[name]()
+        steps[name] = max(s.mlp_block, math.ceil(s.mlp_seconds / max(clock() - begin, 1e-6)))
 
     def task(name: str) -> Callable[[], Phases]:
         def run() -> Phases:
@@ -71,31 +95,37 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     for name, stepper in steppers.items():  # two untimed steps each: caches, first graphs
         begin = clock()
         losses[name] = stepper()  # the first step's loss: all engines must agree
-        first[name] = clock() - begin  # for the compiled engine: trace and code generation
-        begin = clock()
-        stepper()  # the second step sizes the blocks: the first may have traced
-        # Fast engines run more steps a block, so that every engine's block lasts about as
-        # long (mlp_seconds, or micrograd's mlp_block steps): this shared machine has slow
-        # moments of a tenth of a second, which a long block averages out and a 20 ms one
-        # catches whole; blocks of equal length let them weigh alike on every engine.
-        steps[name] = max(s.mlp_block, math.ceil(s.mlp_seconds / max(clock() - begin, 1e-6)))
+        first[name] = clock() - begin  # for the compiled engines: trace and code generation
+        size_block(name)  # the second step sizes the blocks: the first may have traced
     # The compiled code and the tuned floor both skip what is exactly zero, which grows as the
     # model trains: they take as many steps a block, so they compare along the same trajectory.
+    # The native step keeps its own count (several times theirs, which would make their blocks
+    # as many times longer): most of it is the Python around its one call (the note below),
+    # which costs as much whatever the weights.
     if ours.COMPILED in steps and "tuned" in steps:
         steps[ours.COMPILED] = steps["tuned"] = max(steps[ours.COMPILED], steps["tuned"])
+    if native is not None:
+        # The native call alone, on the step's own numbers, in the same turns as the engines.
+        steppers[CALL_ALONE] = native.run_program
+        size_block(CALL_ALONE)
     # Engines take turns, one block each per round: this shared machine has slow spells lasting
     # seconds, and a spell should slow every engine's blocks alike, not only one engine's.
     results = round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
+    call_alone = results.pop(CALL_ALONE, {}).get("step")
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
                      "nn.MLP.forward_batch (one ag.dot node per neuron and point), "
                      "the L2 as ag.dot(params, params); compiled: one point's hinge loss "
                      "through ag.compile, run over the 100 points by Compiled.mean (code of "
                      "one point's graph, one trace), the L2 and SGD outside it; "
-                     "micrograd: its own nn.MLP and demo loss; floor: benchmarks/floor.py "
+                     "native: the same with backend=\"native\" (llvmlite: one native call runs "
+                     "the 100 points); micrograd: its own nn.MLP and demo loss; numpy: "
+                     "benchmarks/numpy_impl.py, the batch as matrices and the backward pass "
+                     "written by hand (no autograd); floor: benchmarks/floor.py "
                      "(every sample back-propagated); tuned: benchmarks/floor.py's "
                      "mlp_step with tuned=True (inactive hinges, ReLUs that are off and the input "
                      "gradient skipped)")
+    row.notes += skipped
     compiled_step = results[ours.COMPILED]["step"]
     eager_step = results[ours.NAME]["step"]
     if isinstance(compiled_step, float) and isinstance(eager_step, float):
@@ -105,16 +135,26 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
                          f"{eager_step * 1e3 - compiled_step * 1e3:.1f} ms a step compiling "
                          f"saves, it pays for itself after {payback:.0f} "
                          f"step{'' if round(payback) == 1 else 's'}")
+    native_step = results.get(ours.NATIVE, {}).get("step")
+    if isinstance(native_step, float) and isinstance(call_alone, float):
+        row.notes.append(f"native: the first call (trace, code generation and JIT) took "
+                         f"{first[ours.NATIVE] * 1e3:,.0f} ms; the native call alone (the "
+                         f"program's run_batch over the {len(xs)} points, forward and "
+                         f"backward) takes {call_alone * 1e3:.3f} ms, "
+                         f"{call_alone / native_step:.0%} of the step: the rest is Python "
+                         "(Compiled's bookkeeping, the L2 node, backward() and SGD)")
     row.notes.append(f"steps per timed block, {s.mlp_repeats} blocks each: "
                      + ", ".join(f"{name} {n}" for name, n in steps.items()))
     spread = max(losses.values()) - min(losses.values())
     row.notes.append(f"first-step losses agree across engines to {spread:.1e} "
                      f"({losses[ours.NAME]:.6f})")
     first_row = Row(f"mlp_step moons {len(xs)}", "first call ms",
-                    {ours.COMPILED: first[ours.COMPILED] * 1e3, ours.NAME: first[ours.NAME] * 1e3},
+                    {name: first[name] * 1e3 for name in (ours.NAME, ours.COMPILED, ours.NATIVE)
+                     if name in first},
                     ["compiled: the first step, which traces one point's loss and writes its "
                      "code (once for every batch of this structure, whatever its size); "
-                     "chainrule: its first eager step, for scale"])
+                     "native: the same, then JIT-compiles it; chainrule: its first eager step, "
+                     "for scale"])
     return [row, first_row]
 
 

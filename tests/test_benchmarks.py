@@ -7,11 +7,13 @@ harness runs end to end and that the floor computes the same math as chainrule.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 import autograd as ag
+import benchmarks
 from autograd import Value
 from benchmarks import chainrule_impl as ours
 from benchmarks import data, floor, report, training, workloads
@@ -82,15 +84,46 @@ def test_tuned_floor_gives_the_floors_gradients() -> None:
     assert floor.flat(tuned) == pytest.approx(floor.flat(grads), abs=1e-12)
 
 
-def test_compiled_moons_step_equals_the_eager_one() -> None:
+@pytest.mark.parametrize("backend", ["python", "native"])
+def test_compiled_moons_step_equals_the_eager_one(backend: str) -> None:
+    if backend == "native":
+        pytest.importorskip("llvmlite", reason="the native backend needs llvmlite")
     xs, ys = data.two_moons(12, seed=3)
     eager = ours.MoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1)
-    compiled = ours.CompiledMoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1)
+    compiled = ours.CompiledMoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1, backend=backend)
     # The compiled loss is the mean of the points' losses: eager's to rounding, not bit for bit.
     assert [eager.step() for _ in range(3)] == pytest.approx(
         [compiled.step() for _ in range(3)], rel=1e-12, abs=0.0)
     assert [p.data for p in eager.params] == pytest.approx(
         [p.data for p in compiled.params], rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["python", "native"])
+def test_run_program_gives_the_mean_hinge_loss_and_changes_nothing(backend: str) -> None:
+    if backend == "native":
+        pytest.importorskip("llvmlite", reason="the native backend needs llvmlite")
+    xs, ys = data.two_moons(12, seed=3)
+    step = ours.CompiledMoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1, backend=backend)
+    step.step()  # traces: run_program runs the last traced program
+    weights, grads = [p.data for p in step.params], [p.grad for p in step.params]
+    mean = step.compiled.mean(xs, ys)
+    assert step.run_program() == pytest.approx(mean.data, rel=1e-12, abs=0.0)
+    assert [p.data for p in step.params] == weights and [p.grad for p in step.params] == grads
+
+
+def test_numpy_moons_step_equals_the_floors() -> None:
+    pytest.importorskip("numpy")
+    from benchmarks import numpy_impl
+
+    xs, ys = data.two_moons(16, seed=4)
+    start = training.layers_of(MLP(2, [6, 6, 1], seed=4))
+    net = [([list(w) for w in weights], list(biases)) for weights, biases in start]
+    batched = numpy_impl.MoonsStep(start, xs, ys, lr=0.1, alpha=1e-2)
+    assert [batched.step() for _ in range(3)] == pytest.approx(
+        [floor.mlp_step(net, xs, ys, 0.1, 1e-2) for _ in range(3)], rel=1e-12, abs=1e-15)
+    weights = [v for w, b in zip(batched.weights, batched.biases)
+               for row, bias in zip(w, b) for v in (*row, bias)]  # floor.flat's order
+    assert weights == pytest.approx(floor.flat(net), rel=1e-12, abs=1e-15)
 
 
 def test_floor_adam_matches_nn_adam() -> None:
@@ -119,7 +152,7 @@ def test_tiny_run_writes_table_targets_and_json(tmp_path: Path,
     path = tmp_path / "bench.json"
     assert main(["--json", str(path)], settings=TINY) == 0
     out = capsys.readouterr().out
-    assert "| chain 30 steps" in out and "Targets (issues 7 and 11):" in out
+    assert "| chain 30 steps" in out and "Targets (issues 7, 11 and 18):" in out
     results = json.loads(path.read_text())
     assert {"machine", "settings", "rows", "targets"} <= results.keys()
     rows = {(r["workload"], r["metric"]): r for r in results["rows"]}
@@ -132,6 +165,55 @@ def test_tiny_run_writes_table_targets_and_json(tmp_path: Path,
     assert step["values"]["compiled"] > 0.0 and step["values"]["tuned"] > 0.0
     assert step["ratios"]["compiled/tuned"] > 0.0
     assert any("first call" in note for note in step["notes"])
+    # The native targets are listed whether or not llvmlite is here (without it: no number).
+    names = {t["target"] for t in results["targets"]}
+    assert {"mlp_step native: >= 20x faster than the tuned floor (issue 18)",
+            "mlp_step native: faster than numpy's batched step (the moonshot)"} <= names
+
+
+def test_mlp_step_times_native_and_numpy_beside_the_tuned_floor() -> None:
+    pytest.importorskip("llvmlite", reason="the native backend needs llvmlite")
+    pytest.importorskip("numpy")
+    row, first_row = training.mlp_step(TINY, None, None)
+    assert row.values["native"] > 0.0 and row.values["numpy"] > 0.0  # type: ignore[operator]
+    assert first_row.values["native"] > 0.0  # type: ignore[operator]
+    assert report.ratio(row, "tuned", "native") is not None
+    assert any("the native call alone" in note and "of the step" in note for note in row.notes)
+    assert not any(note.startswith(("native skipped", "numpy skipped")) for note in row.notes)
+    header = report.table([row, first_row], list(report.ENGINES)).splitlines()[0]
+    assert "| native |" in header and "| numpy |" in header
+    assert "| native/tuned |" in header and "| native/numpy |" in header
+    found = {t.name: t for t in report.targets([row])}
+    assert found["mlp_step native: faster than numpy's batched step (the moonshot)"].ratio \
+        == report.ratio(row, "numpy", "native")
+
+
+def test_mlp_step_without_llvmlite_or_numpy_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "llvmlite", None)  # import llvmlite now fails
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    # And numpy_impl imports numpy afresh, not from an earlier test's import.
+    monkeypatch.delitem(sys.modules, "benchmarks.numpy_impl", raising=False)
+    monkeypatch.delattr(benchmarks, "numpy_impl", raising=False)
+    row, first_row = training.mlp_step(TINY, None, None)
+    assert "native" not in row.values and "numpy" not in row.values
+    assert "native" not in first_row.values and row.values["tuned"] > 0.0  # type: ignore[operator]
+    assert any(note.startswith('native skipped: compile: backend="native" needs llvmlite')
+               for note in row.notes)
+    assert any(note.startswith("numpy skipped: not installed") for note in row.notes)
+    engines = [e for e in report.ENGINES if e in row.values]
+    header = report.table([row], engines).splitlines()[0]
+    assert "native" not in header and "numpy" not in header
+    found = {t.name: t for t in report.targets([row])}
+    missing = found["mlp_step native: >= 20x faster than the tuned floor (issue 18)"]
+    assert missing.ratio is None and not missing.met
+
+
+def test_table_shows_only_ratio_columns_with_a_number() -> None:
+    rows = [workloads.Row("chain 3 steps", "fwd+bwd ns/node",
+                          {"chainrule": 10.0, "micrograd": 40.0, "torch": "n/a"})]
+    header, _, line = report.table(rows, ["chainrule", "micrograd", "torch"]).splitlines()
+    assert "| chainrule/micrograd |" in header and "chainrule/torch" not in header
+    assert line.rstrip(" |").endswith("0.25")
 
 
 def test_targets_compare_ours_over_other_against_bounds() -> None:
