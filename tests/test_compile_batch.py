@@ -200,6 +200,100 @@ def test_a_tuple_stays_a_tuple_and_map_gives_one_per_sample() -> None:
         assert [o.data for o in step.map([1.0])[0]] == [2.0, 3.0, 1.0]
 
 
+def _is_forward_only(source: str) -> bool:
+    """True if source has no backward sweep: no step d_child (+)= ... at all."""
+    return "# backward pass" not in source and not any(
+        line.lstrip().startswith("d_") for line in source.splitlines())
+
+
+def test_several_outputs_get_their_sweeps_only_once_a_call_needs_gradients() -> None:
+    model = MLP(3, [4, 3], activation="tanh", seed=0)
+    scale = Value(1.5, label="scale")
+    leaves = [*model.parameters(), scale]
+
+    def fn(x, s):
+        return [out * s for out in model(x)]
+
+    step = ag.compile(fn)
+    xs = [[0.5, -1.0, 2.0], [0.1, 0.2, -0.3], [-1.5, 0.7, 0.0]]
+    weights = [1.0, -2.0, 0.5]  # a loss of every output, so each output's sweep counts
+
+    def check_forward() -> None:
+        with no_grad():
+            rows = step.map(xs, [scale] * len(xs))
+            one = step(xs[0], scale)
+            eager = [fn(x, scale) for x in xs]
+        for row, want in zip([*rows, one], [*eager, eager[0]]):
+            assert len(row) == 3 and all(_close(o.data, e.data) for o, e in zip(row, want))
+            assert all(o.children == () for o in row)
+
+    def check_gradients() -> None:
+        for x in xs:
+            got, want = ag.dot(weights, step(x, scale)), ag.dot(weights, fn(x, scale))
+            assert _close(got.data, want.data)
+            assert all(_close(g, w) for g, w in zip(ag.grad(got, leaves), ag.grad(want, leaves)))
+            for out, e in zip(step(x, scale), fn(x, scale)):  # each output's own derivatives
+                assert _close(out.data, e.data)
+                want = ag.grad(e, list(out.children))
+                assert all(_close(g, w) for g, w in zip(out.local_grads, want))
+
+    check_forward()
+    forward_only = step.source
+    assert _is_forward_only(forward_only)
+    assert forward_only.splitlines()[0].endswith("; the forward pass only.")
+    assert step._last is not None and step._last.plan is not None  # kept for the sweeps
+    check_gradients()
+    full = step.source
+    assert "# backward pass" in full and full.count("local_grads.append((") == 3
+    # The forward-only program is the full one's start (but for its header and return).
+    head = forward_only.splitlines()
+    assert head[1:-2] == full.splitlines()[1:len(head) - 2]
+    assert step._last.plan is None  # the Plan goes once the whole program is written
+    assert step.traces == 1
+    for _ in range(2):  # back and forth: no new trace, no new program, still eager's results
+        check_forward()
+        assert step.source is full
+        check_gradients()
+        assert step.source is full
+    assert step.traces == 1
+
+
+def test_several_outputs_called_with_gradients_first_get_the_whole_program_at_once() -> None:
+    a = Value(2.0)
+    step = ag.compile(lambda x: [a * x, (a + x).tanh()])
+    out = step(0.5)
+    assert out[1].local_grads == pytest.approx([1.0 - math.tanh(2.5) ** 2], rel=1e-12)
+    full = step.source
+    assert "# backward pass" in full and "forward pass only" not in full
+    with no_grad():
+        rows = step.map([0.5, -1.0])
+    assert [[o.data for o in row] for row in rows] == [[1.0, math.tanh(2.5)],
+                                                        [-2.0, math.tanh(1.0)]]
+    assert step.source is full and step.traces == 1
+
+
+def test_one_output_writes_its_sweep_at_the_first_call_even_under_no_grad() -> None:
+    model = MLP(2, [4, 1], seed=0)
+    params = model.parameters()
+    xs, ys = _points(5)
+
+    def loss(x, y):
+        return hinge_loss([model(x)[0]], [y])
+
+    step = ag.compile(loss)
+    with no_grad():
+        first = step.map(xs, ys)
+    source = step.source
+    assert "# backward pass" in source and "d_L0_n0_w0 += " in source
+    assert "forward pass only" not in source
+    assert step._last is not None and step._last.plan is None
+    assert [o.data for o in first] == pytest.approx([loss(x, y).data for x, y in zip(xs, ys)],
+                                                    rel=1e-12)
+    _assert_same(_grads(lambda: step.mean(xs, ys), params),
+                 _grads(lambda: ag.mean([loss(x, y) for x, y in zip(xs, ys)]), params))
+    assert step.source is source and step.traces == 1
+
+
 def test_mean_of_a_function_returning_a_list_raises() -> None:
     step = ag.compile(lambda x: [x * 2.0, x * 3.0])
     with pytest.raises(TypeError, match=r"mean needs <lambda> to return one Value.*got 2"):

@@ -444,6 +444,38 @@ def test_compiled_native_equals_the_python_backend_and_eager(how: str) -> None:
     assert native_step.traces == 1
 
 
+def test_compiled_native_several_outputs_write_the_python_sweeps_when_gradients_are_asked(
+        ) -> None:
+    from nn import MLP
+    model = MLP(3, [4, 3], activation="tanh", seed=0)
+    params = model.parameters()
+    step = ag.compile(lambda x: model(x), backend="native")
+    xs = [[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]]
+    weights = [1.0, -2.0, 0.5]
+
+    def check_forward() -> None:
+        with ag.no_grad():
+            rows = step.map(xs)
+            eager = [model(x) for x in xs]
+        assert all(_close(o.data, e.data) for row, want in zip(rows, eager)
+                   for o, e in zip(row, want))
+        assert type(step._last.program).__name__ == "NativeProgram"  # machine code ran
+
+    check_forward()
+    assert step._last.python is None  # no Python program until one is asked for
+    forward_only = step.source  # written now, without the sweeps native code did not run
+    assert "# backward pass" not in forward_only and "forward pass only" in forward_only
+    assert step._last.plan is not None
+    for x in xs:  # several outputs' derivatives: the Python program, written whole once
+        got, want = ag.dot(weights, step(x)), ag.dot(weights, model(x))
+        assert _close(got.data, want.data)
+        assert all(_close(g, w) for g, w in zip(ag.grad(got, params), ag.grad(want, params)))
+    full = step.source
+    assert "# backward pass" in full and step._last.plan is None
+    check_forward()  # still machine code without gradients
+    assert step.source is full and step.traces == 1
+
+
 def test_compiled_native_map_and_argument_values() -> None:
     w = Value(0.5)
     step = ag.compile(lambda x, v: (w * x + v).tanh(), backend="native")

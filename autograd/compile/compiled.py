@@ -80,9 +80,10 @@ def compile(fn: Callable[..., R],  # noqa: A001 - named after the verb
     return Compiled(fn, backend)
 
 
-def _write(plan: Plan, name: str, filename: str, backend: str) -> BatchProgram:
+def _write(plan: Plan, name: str, filename: str, backend: str, backward: bool) -> BatchProgram:
     """Return the program that runs plan: native code for backend "native" where it can run
-    plan, else the Python program. The one place a backend is chosen."""
+    plan, else the Python program (its backward sweeps only if backward). The one place a
+    backend is chosen."""
     if backend == "native":
         try:
             importlib.import_module("llvmlite")
@@ -94,27 +95,41 @@ def _write(plan: Plan, name: str, filename: str, backend: str) -> BatchProgram:
             return cast(BatchProgram, native.write_native(plan, name))
         except native.Unsupported:
             pass  # an op native code cannot run (a primitive calling back into Python)
-    return write_program(plan, name, filename)
+    return write_program(plan, name, filename, backward)
 
 
 @dataclass
 class _Trace:
     """One trace of fn: the program that runs it, and its Python program (for source, and
-    for the per-sample derivatives of several outputs), written when first needed."""
+    for the per-sample derivatives of several outputs), written when first needed.
+
+    With several outputs the backward sweeps, one per output, are most of the program (the
+    MNIST-1D CNN's ten logits: 608,000 lines, the forward pass 4,300 of them), so the Python
+    program is written without them until a call needs gradients.
+    """
 
     program: BatchProgram
     kind: type | None  # list or tuple when fn returned several Values; None for one Value
     outputs: int
     filename: str
-    plan: Plan | None  # kept until the Python program is written
+    plan: Plan | None  # kept until the Python program with the backward sweeps is written
     python: Program | None
 
-    def python_program(self, name: str) -> Program:
-        if self.python is None:
+    def python_program(self, name: str, backward: bool = True) -> Program:
+        """Return the Python program, written now if there is none yet, or if backward asks
+        for the sweeps it lacks; written with them, it is kept from then on."""
+        python = self.python
+        if python is None or backward and not python.backward:
             assert self.plan is not None
-            self.python = write_program(self.plan, name, self.filename)
-            self.plan = None
-        return self.python
+            # The same filename: the forward-only program's lines are the first lines of this
+            # one, so linecache's copy serves a traceback through either.
+            python = write_program(self.plan, name, self.filename, backward)
+            if self.program is self.python:  # the Python backend: this one runs every call
+                self.program = python
+            self.python = python
+            if backward:
+                self.plan = None
+        return python
 
 
 class _Sample:
@@ -156,12 +171,19 @@ class Compiled(Generic[R]):
 
     @property
     def source(self) -> str:
-        """Return the Python written for the last call: the loop over the samples, each
-        through the forward pass, then the backward pass."""
+        """Return the Python written for the last call's trace: the loop over the samples,
+        each through the forward pass, then the backward pass.
+
+        For a function returning several Values the backward sweeps are written at the
+        first call that needs gradients: until then (calls under no_grad, such as ``map``
+        for an evaluation) this is the forward pass alone, the program those calls ran.
+        """
         if self._last is None:
             raise RuntimeError(f"compile: {self.__name__} has not been called yet; its code "
                                "is written at the first call")
-        return self._last.python_program(self.__name__).source
+        trace = self._last
+        # One output's program always has its sweep (as native code does).
+        return trace.python_program(self.__name__, backward=trace.outputs == 1).source
 
     @property
     def ir(self) -> str:
@@ -433,11 +455,18 @@ class Compiled(Generic[R]):
         plan = make_plan(self.__name__, lines, leaves, guards, sweeps, len(placeholders),
                          len(placeholders) + len(values))
         filename = _filename(self)
-        program = _write(plan, self.__name__, filename, self.backend)
+        # Grad mode is back to the call's, and a call needs gradients exactly when it is on.
+        # Under no_grad, several outputs' sweeps wait for a call that needs them. One output
+        # is most often a loss, soon differentiated: its sweep is written now, not later with
+        # its forward pass a second time.
+        backward = _mode.enabled or len(plan.outputs) == 1
+        program = _write(plan, self.__name__, filename, self.backend, backward)
         python = program if isinstance(program, Program) else None
         self.traces += 1
+        # The Plan stays while a Python program may still be written from it: native code's
+        # (for source and several outputs' derivatives), or the one with the sweeps.
         return _Trace(program, kind, len(plan.outputs), filename,
-                      None if python else plan, python)
+                      plan if python is None or not python.backward else None, python)
 
 
 def _check_columns(name: str, how: str, columns: tuple[Sequence[Any], ...]) -> None:

@@ -53,10 +53,12 @@ class Program:
     # With several outputs, each one's children: (argument-Value positions, captured leaves),
     # as local_grads gives their derivatives.
     children_of: list[tuple[tuple[int, ...], tuple[Value, ...]]]
+    backward: bool  # whether the code has the backward sweeps (else it runs only without)
 
     def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
                   weight: float, backward: bool) -> BatchResult:
         """Run n samples (inputs sample-major) through the code: see BatchResult."""
+        assert self.backward or not backward, "a forward-only program asked for gradients"
         try:
             data, status, grads, value_grads, local_grads = self.function(
                 inputs, n, captured, backward)
@@ -120,33 +122,38 @@ def _spread(items: list[Any], status: list[int], width: int, filler: Any) -> lis
     return spread
 
 
-def write_program(plan: Plan, name: str, filename: str) -> Program:
+def write_program(plan: Plan, name: str, filename: str, backward: bool = True) -> Program:
     """Return the Program for plan: one Python function that runs a batch of samples, each
-    through the forward pass, the guards, then the backward sweep."""
+    through the forward pass, the guards, then (if backward) the backward sweep.
+
+    Without backward it is the forward pass alone, for calls that need no gradients; with
+    several outputs its lines are then the first lines of the full program.
+    """
     lines, count, children = plan.lines, plan.count, plan.children
     captured, constants, guards = plan.captured, plan.constants, plan.guards
     several = len(plan.outputs) > 1
     writer = _Writer(lines, constants, count, plan.slots, accumulate=not several)
-    leaf_children = [i for i in children if lines[i].key == "leaf"]
-    body = writer.prologue(captured, [] if several else leaf_children)
+    # One output's derivatives with respect to the captured leaves add up over the samples.
+    summed = [i for i in children if lines[i].key == "leaf"] if backward and not several else []
+    body = writer.prologue(captured, summed)
     body += writer.loop()
-    sample = writer.forward(guards, plan.outputs)
-    if several:  # each output's sweep, its derivatives kept per sample
+    sample = writer.forward(guards, plan.outputs, backward)
+    if backward and several:  # each output's sweep, its derivatives kept per sample
         for sweep, its_children in zip(plan.sweeps, plan.children_of):
             steps, grads = writer.backward(sweep, its_children)
             sample += [*steps, "local_grads.append((", *_rows(grads), "))"]
-    else:
+    elif backward:
         steps, grads = writer.backward(plan.sweep,
                                        [i for i in children if lines[i].key == "input"])
         sample += [*steps, *(["value_grads += (", *_rows(grads), ")"] if grads else [])]
     body += [f"    {line}" for line in sample]
-    sums = [] if several else writer.names_of(leaf_children)
-    body += ["return data, status, (", *_rows(sums), "), value_grads, local_grads"]
+    body += ["return data, status, (", *_rows(writer.names_of(summed)),
+             "), value_grads, local_grads"]
     function_name = _identifier(name) or "compiled"
     if function_name in _RESERVED or hasattr(builtins, function_name):
         function_name += "_"
     header = (f"# Written by ag.compile from {name}: {len(lines)} nodes, "
-              f"{len(guards)} guards.\n"
+              f"{len(guards)} guards{'' if backward else '; the forward pass only'}.\n"
               f"def {function_name}(inputs, n, captured, backward=True):\n")
     source = header + "".join(f"    {line}\n" for line in body)
     code = compile(source, filename, "exec")
@@ -165,7 +172,7 @@ def write_program(plan: Plan, name: str, filename: str) -> Program:
 
     value_children, captured_children = split(children)
     return Program(source, namespace[function_name], held, captured_children, value_children,
-                   plan.slots, len(plan.outputs), [split(c) for c in plan.children_of])
+                   plan.slots, len(plan.outputs), [split(c) for c in plan.children_of], backward)
 
 
 class _Writer:
@@ -244,7 +251,8 @@ class _Writer:
         return [f"for k in range(0, n * {slots}, {slots}):  # one sample at a time",
                 "    # the sample's inputs: the numbers and Values of its arguments", *unpack]
 
-    def forward(self, guards: list[tuple[int, str, Any, bool]], outputs: list[int]) -> list[str]:
+    def forward(self, guards: list[tuple[int, str, Any, bool]], outputs: list[int],
+                backward: bool) -> list[str]:
         checks: dict[int, list[str]] = {}
         for a, symbol, b, outcome in guards:
             after = max(a, b) if isinstance(b, int) else a
@@ -278,8 +286,7 @@ class _Writer:
                 "    continue",
                 f"data += ({', '.join(results)},)",
                 "status.append(0)",
-                "if not backward:",
-                "    continue"]
+                *(["if not backward:", "    continue"] if backward else [])]
 
     def _section(self, body: list[str], label: str, current: str | None) -> str | None:
         """Add a comment where the module path of the labels changes: one per layer."""
