@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from array import array
+from collections.abc import Callable, Iterable, MutableSequence
+from typing import TYPE_CHECKING, Any
 
 from autograd import Value
+from autograd.compile import kernels
+from autograd.compile.kernels import Kernel
 
 from . import interop
 
@@ -106,12 +109,31 @@ class SGD(Optimizer):
         return interop.sgd_to_torch(self, module)
 
 
+# One parameter's Adam step, written once: g is its gradient, m and v its moments, p its data,
+# the other names the step's numbers. Adam.step runs these lines for every parameter: as a
+# Python loop, or, for many parameters where llvmlite is installed (the native extra), as one
+# native loop lowered from the same lines (autograd.compile.kernels). The same floats either way.
+ADAM_UPDATE = (
+    ("m", "m + rate1 * (g - m)"),  # towards g by (1 - beta1): torch's lerp, to agree to rounding
+    ("v", "beta2 * v + rate2 * g * g"),
+    ("p", "p - step_size * m / (math.sqrt(v) / root_correction + eps)"),
+)
+WEIGHT_DECAY = ("g", "g + decay * p")  # L2 added to the gradient first, as torch.optim.Adam
+ADAM_INPUTS = ("g", "m", "v", "p")
+ADAM_NUMBERS = ("rate1", "beta2", "rate2", "step_size", "root_correction", "eps", "decay")
+# From this many parameters on, step() runs the native loop where it can: below, the Python
+# loop is as fast as copying the numbers in and out (python -m benchmarks: adam_step).
+NATIVE_AT = 1024
+
+
 class Adam(Optimizer):
     """Adam: steps by the bias-corrected mean of the gradients over the root of their square.
 
     m := b1 m + (1 - b1) g,  v := b2 v + (1 - b2) g**2,  and at step t
     W := W - lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps);
-    with weight_decay, g = grad + weight_decay * W (L2, as torch.optim.Adam).
+    with weight_decay, g = grad + weight_decay * W (L2, as torch.optim.Adam). The update is
+    ADAM_UPDATE, run for every parameter (natively, to the same floats, where llvmlite is
+    installed and there are NATIVE_AT parameters or more).
 
     >>> p = Value(1.0)
     >>> p.grad = 2.0
@@ -133,27 +155,44 @@ class Adam(Optimizer):
         self.weight_decay = _checked(weight_decay, "weight_decay", self, lambda v: v >= 0.0,
                                      ">= 0")
         self.t = 0
-        self._m = [0.0] * len(self.params)
-        self._v = [0.0] * len(self.params)
+        # The moments, one per parameter: a list, or an array of doubles once the native loop
+        # has run (it reads and writes arrays); either is a sequence of floats.
+        self._m: MutableSequence[float] = [0.0] * len(self.params)
+        self._v: MutableSequence[float] = [0.0] * len(self.params)
 
     def step(self) -> None:
         """Take one Adam step for every parameter."""
         self.t += 1
         beta1, beta2 = self.betas
-        decay, eps, params = self.weight_decay, self.eps, self.params
-        step_size = self.lr / (1.0 - beta1 ** self.t)
-        root_correction = math.sqrt(1.0 - beta2 ** self.t)
-        # Every constant a local, one pass over the parameters: about 300 ns a parameter,
-        # the floor of this arithmetic in Python (list comprehensions and map() were slower).
-        rate1, rate2, sqrt = 1.0 - beta1, 1.0 - beta2, math.sqrt
-        m, v = self._m, self._v
-        grads = [p.grad + decay * p.data for p in params] if decay else \
-            [p.grad for p in params]
-        for i, g in enumerate(grads):
-            # m moves towards g by (1 - beta1): written as torch's lerp, to agree to rounding.
-            m[i] = mi = m[i] + rate1 * (g - m[i])
-            v[i] = vi = beta2 * v[i] + rate2 * g * g
-            params[i].data -= step_size * mi / (sqrt(vi) / root_correction + eps)
+        numbers = (1.0 - beta1, beta2, 1.0 - beta2, self.lr / (1.0 - beta1 ** self.t),
+                   math.sqrt(1.0 - beta2 ** self.t), self.eps, self.weight_decay)
+        update = _adam_update(self.weight_decay)
+        if len(self.params) >= NATIVE_AT and self._native_step(update, numbers):
+            return
+        _python_loop(update)(self.params, self._m, self._v, *numbers)
+
+    def _native_step(self, update: tuple[tuple[str, str], ...],
+                     numbers: tuple[float, ...]) -> bool:
+        """The step as one native loop; False (nothing changed) where it cannot run: without
+        llvmlite, or where a grad is no float (the Python loop then raises its error)."""
+        kernel = _kernel(update)
+        if kernel is None:
+            return False
+        params = self.params
+        try:
+            grads = array("d", [p.grad for p in params])
+        except TypeError:
+            return False
+        data = array("d", [p.data for p in params])
+        m = self._m if isinstance(self._m, array) else array("d", self._m)
+        v = self._v if isinstance(self._v, array) else array("d", self._v)
+        out = kernel.run([grads, m, v, data], numbers)
+        if out is None:  # an expression would raise: the Python loop raises it
+            return False
+        *_, self._m, self._v, data = out
+        for p, x in zip(params, data):
+            p.data = x
+        return True
 
     def to_torch(self, module: torch.nn.Module) -> torch.optim.Adam:
         """Return ``torch.optim.Adam`` over module (``model.to_torch()``) with this optimizer's
@@ -197,3 +236,39 @@ def _checked(value: object, name: str, owner: Optimizer, ok: Callable[[float], b
     if not (math.isfinite(number) and ok(number)):
         raise ValueError(f"{type(owner).__name__}: {name} must be {rule}, got {value!r}")
     return number
+
+
+def _adam_update(decay: float) -> tuple[tuple[str, str], ...]:
+    return (WEIGHT_DECAY, *ADAM_UPDATE) if decay else ADAM_UPDATE
+
+
+_loops: dict[tuple[tuple[str, str], ...], Callable[..., None]] = {}
+
+
+def _python_loop(update: tuple[tuple[str, str], ...]) -> Callable[..., None]:
+    """The update as a Python loop over the parameters, written from its lines once.
+
+    Every number a local and one pass over the parameters: about 300 ns a parameter, the floor
+    of this arithmetic in Python (list comprehensions and map() were slower).
+    """
+    loop = _loops.get(update)
+    if loop is None:
+        body = kernels.python_loop(update, ADAM_INPUTS, ADAM_NUMBERS)
+        source = "\n".join([
+            f"def adam_step(params, ms, vs, {', '.join(ADAM_NUMBERS)}):",
+            "    for i, param in enumerate(params):",
+            "        g, m, v, p = param.grad, ms[i], vs[i], param.data",
+            *(f"        {line}" for line in body.splitlines()),
+            "        ms[i], vs[i], param.data = m, v, p", ""])
+        namespace: dict[str, Any] = {"math": math}
+        exec(compile(source, "<nn.Adam's update>", "exec"), namespace)  # noqa: S102
+        loop = _loops[update] = namespace["adam_step"]
+    return loop
+
+
+def _kernel(update: tuple[tuple[str, str], ...]) -> Kernel | None:
+    """The update as a native loop, or None without llvmlite."""
+    try:
+        return kernels.write_kernel(update, ADAM_INPUTS, ADAM_NUMBERS)
+    except ImportError:
+        return None
