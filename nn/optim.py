@@ -266,9 +266,15 @@ def _python_loop(update: tuple[tuple[str, str], ...]) -> Callable[..., None]:
     return loop
 
 
+_no_kernel: set[tuple[tuple[str, str], ...]] = set()  # tried once, without llvmlite
+
+
 def _kernel(update: tuple[tuple[str, str], ...]) -> Kernel | None:
-    """The update as a native loop, or None without llvmlite."""
+    """The update as a native loop, or None without llvmlite (looked for once)."""
+    if update in _no_kernel:
+        return None
     try:
         return kernels.write_kernel(update, ADAM_INPUTS, ADAM_NUMBERS)
     except ImportError:
+        _no_kernel.add(update)
         return None

@@ -118,14 +118,16 @@ class NativeProgram:
             # A sample's backward pass failed, or the sums came out inf or NaN: as the Python
             # program, run the samples one at a time, so that sample alone goes to eager code.
             return self._one_at_a_time(numbers, n, leaves, float(weight))
-        return BatchResult(data[:], status[:n], grads[:len(self.captured_children)],
+        width = len(self.captured_children)
+        return BatchResult(data[:], status[:n], grads if len(grads) == width else grads[:width],
                            value_grads[:n * len(self.value_children)])
 
     def _call(self, numbers: Any, n: int, leaves: Any, weight: float,
               backward: bool) -> tuple[Any, Any, Any, Any]:
         data = (ctypes.c_double * (n * self.outputs))()
         status = (ctypes.c_int64 * (n + 1))()  # status[n]: the batch's sums are spoiled
-        grads = (ctypes.c_double * max(len(self.captured_children), 1))()
+        # An array, not a ctypes one: the node's edges are read from it without a copy.
+        grads = array("d", bytes(8 * max(len(self.captured_children), 1)))
         value_grads = (ctypes.c_double * max(n * len(self.value_children), 1))()
         mine = self._lock.acquire(blocking=False)  # another thread's call: scratch of its own
         try:
@@ -135,9 +137,9 @@ class NativeProgram:
                     self._scratch = scratch
             else:
                 scratch = self._scratch
-            self.function(ctypes.addressof(numbers), n, ctypes.addressof(leaves), weight,
+            self.function(numbers.buffer_info()[0], n, leaves.buffer_info()[0], weight,
                           int(backward), ctypes.addressof(data), ctypes.addressof(status),
-                          ctypes.addressof(grads), ctypes.addressof(value_grads),
+                          grads.buffer_info()[0], ctypes.addressof(value_grads),
                           ctypes.addressof(scratch[0]), ctypes.addressof(scratch[1]),
                           ctypes.addressof(self.tables))
         finally:
@@ -152,8 +154,7 @@ class NativeProgram:
         sums = [0.0] * len(self.captured_children)
         slots, width = self.slots, len(self.value_children)
         for k in range(n):
-            one = (ctypes.c_double * max(slots, 1))()
-            ctypes.memmove(one, ctypes.addressof(numbers) + 8 * k * slots, 8 * slots)
+            one = numbers[k * slots:(k + 1) * slots] if slots else array("d", [0.0])
             out, state, grads, values = self._call(one, 1, leaves, 1.0, True)
             if state[0] != 0 or state[1]:
                 data.append(math.nan)
@@ -167,24 +168,21 @@ class NativeProgram:
         return BatchResult(data, status, sums, value_grads)
 
 
-def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> Any:
-    """x as a ctypes array of length doubles (a copy: nothing can change it mid-call)."""
+def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> array[float]:
+    """x as an array of length doubles (a copy: nothing can change it mid-call; at least one
+    double, so that its address is never null)."""
     if isinstance(x, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"native run_batch: {what} must be a sequence of floats, "
                         f"got {type(x).__name__}")
-    if not (isinstance(x, array) and x.typecode == "d"):
-        try:
-            x = array("d", x)
-        except TypeError:
-            raise TypeError(f"native run_batch: {what} must be a sequence of floats, got "
-                            f"{type(x).__name__} {str(x)[:60]}") from None
-    if len(x) != length:
+    try:
+        copy = array("d", x)
+    except TypeError:
+        raise TypeError(f"native run_batch: {what} must be a sequence of floats, got "
+                        f"{type(x).__name__} {str(x)[:60]}") from None
+    if len(copy) != length:
         raise ValueError(f"native run_batch: {what} must have {length} floats ({expected}), "
-                         f"got {len(x)}")
-    buffer = (ctypes.c_double * max(length, 1))()
-    if length:
-        ctypes.memmove(buffer, x.buffer_info()[0], 8 * length)
-    return buffer
+                         f"got {len(copy)}")
+    return copy if length else array("d", [0.0])
 
 
 # ---- writing the IR -------------------------------------------------------------------------
