@@ -229,7 +229,7 @@ def digits_demo() -> list[Row]:
 def adam_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> list[Row]:
     """ms per Adam step over 15,210 parameters (the MNIST-1D residual MLP's count): nn.Adam
     on Values against the floor's Adam on plain lists of floats, the same update."""
-    from nn import MLP, Adam
+    from nn import MLP, Adam, optim
 
     model = MLP(40, [100, 100, 10], seed=0)
     params = model.parameters()
@@ -246,9 +246,22 @@ def adam_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> l
     steps = 10
 
     def ours_steps() -> Phases:
+        # The Python loop: what Adam runs without llvmlite (or below NATIVE_AT parameters).
         def run() -> None:
             for _ in range(steps):
                 optimizer.step()
+        at, optim.NATIVE_AT = optim.NATIVE_AT, len(params) + 1
+        try:
+            return {"step": timed(run) / steps}
+        finally:
+            optim.NATIVE_AT = at
+
+    native = Adam(params, lr=1e-2)
+
+    def native_steps() -> Phases:
+        def run() -> None:
+            for _ in range(steps):
+                native.step()
         return {"step": timed(run) / steps}
 
     def floor_steps() -> Phases:
@@ -257,9 +270,20 @@ def adam_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> l
                 plain.step(grads)
         return {"step": timed(run) / steps}
 
-    results = round_robin({ours.NAME: ours_steps, "floor": floor_steps}, s.mlp_repeats)
-    return [Row(f"adam_step {len(params):,} parameters", "ms/step",
-                scaled(results, "step", 1e3),
-                ["nn.Adam.step() on the Values' grads (its moments in lists of floats); floor: "
-                 "benchmarks/floor.py's Adam, the same update on nested lists of floats with "
-                 "no Values"])]
+    engines = {ours.NAME: ours_steps, "floor": floor_steps}
+    notes = ["nn.Adam.step() on the Values' grads; chainrule: its Python loop (written from "
+             "nn.optim.ADAM_UPDATE); native: the same lines as one native loop (llvmlite), "
+             f"which Adam runs from {optim.NATIVE_AT:,} parameters on, reading the grads and "
+             "writing the data of the Values; floor: benchmarks/floor.py's Adam, the same "
+             "update on nested lists of floats with no Values"]
+    if ours.native_missing() is None:
+        engines[ours.NATIVE] = native_steps
+    else:
+        notes.append(f"native skipped: {ours.native_missing()}")
+    results = round_robin(engines, s.mlp_repeats)
+    adam_row = Row(f"adam_step {len(params):,} parameters", "ms/step",
+                   scaled(results, "step", 1e3), notes)
+    native_ms, floor_ms = adam_row.values.get(ours.NATIVE), adam_row.values.get("floor")
+    if isinstance(native_ms, float) and isinstance(floor_ms, float):
+        adam_row.notes.append(f"native: {floor_ms / native_ms:.1f}x faster than the floor")
+    return [adam_row]

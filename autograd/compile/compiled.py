@@ -196,7 +196,7 @@ class Compiled(Generic[R]):
         if ir is None:
             raise RuntimeError(f"compile: {self.__name__}'s last call ran on the Python "
                                "backend (backend='python', or an op native code cannot run, "
-                               "such as logsumexp); see source")
+                               "such as softmax); see source")
         return str(ir)
 
     def __call__(self, *args: Any) -> R:
