@@ -161,29 +161,31 @@ class Adam(Optimizer):
         self._v: MutableSequence[float] = [0.0] * len(self.params)
 
     def step(self) -> None:
-        """Take one Adam step for every parameter."""
-        self.t += 1
+        """Take one Adam step for every parameter; one that raises (a grad that is no
+        number) changes nothing: not the data, the moments, nor the step count."""
+        t = self.t + 1
         beta1, beta2 = self.betas
-        numbers = (1.0 - beta1, beta2, 1.0 - beta2, self.lr / (1.0 - beta1 ** self.t),
-                   math.sqrt(1.0 - beta2 ** self.t), self.eps, self.weight_decay)
+        numbers = (1.0 - beta1, beta2, 1.0 - beta2, self.lr / (1.0 - beta1 ** t),
+                   math.sqrt(1.0 - beta2 ** t), self.eps, self.weight_decay)
         update = _adam_update(self.weight_decay)
-        if len(self.params) >= NATIVE_AT and self._native_step(update, numbers):
-            return
-        _python_loop(update)(self.params, self._m, self._v, *numbers)
+        if not (len(self.params) >= NATIVE_AT and self._native_step(update, numbers)):
+            self._m, self._v = _python_loop(update)(self.params, self._m, self._v, *numbers)
+        self.t = t
 
     def _native_step(self, update: tuple[tuple[str, str], ...],
                      numbers: tuple[float, ...]) -> bool:
         """The step as one native loop; False (nothing changed) where it cannot run: without
-        llvmlite, or where a grad is no float (the Python loop then raises its error)."""
+        llvmlite, or where a grad or a data is no float (the Python loop then raises its
+        error)."""
         kernel = _kernel(update)
         if kernel is None:
             return False
         params = self.params
         try:
             grads = array("d", [p.grad for p in params])
+            data = array("d", [p.data for p in params])
         except TypeError:
             return False
-        data = array("d", [p.data for p in params])
         m = self._m if isinstance(self._m, array) else array("d", self._m)
         v = self._v if isinstance(self._v, array) else array("d", self._v)
         out = kernel.run([grads, m, v, data], numbers)
@@ -242,11 +244,12 @@ def _adam_update(decay: float) -> tuple[tuple[str, str], ...]:
     return (WEIGHT_DECAY, *ADAM_UPDATE) if decay else ADAM_UPDATE
 
 
-_loops: dict[tuple[tuple[str, str], ...], Callable[..., None]] = {}
+_loops: dict[tuple[tuple[str, str], ...], Callable[..., tuple[Any, Any]]] = {}
 
 
-def _python_loop(update: tuple[tuple[str, str], ...]) -> Callable[..., None]:
-    """The update as a Python loop over the parameters, written from its lines once.
+def _python_loop(update: tuple[tuple[str, str], ...]) -> Callable[..., tuple[Any, Any]]:
+    """The update as a Python loop over the parameters, written from its lines once: it
+    sets each parameter's data and returns the new moments (the old ones left as they were).
 
     Every number a local and one pass over the parameters: about 300 ns a parameter, the floor
     of this arithmetic in Python (list comprehensions and map() were slower).
@@ -254,12 +257,21 @@ def _python_loop(update: tuple[tuple[str, str], ...]) -> Callable[..., None]:
     loop = _loops.get(update)
     if loop is None:
         body = kernels.python_loop(update, ADAM_INPUTS, ADAM_NUMBERS)
+        # The moments go to copies, the data in place, put back where a parameter's update
+        # raises: the cheapest way found to a failed step that changed nothing.
         source = "\n".join([
             f"def adam_step(params, ms, vs, {', '.join(ADAM_NUMBERS)}):",
-            "    for i, param in enumerate(params):",
-            "        g, m, v, p = param.grad, ms[i], vs[i], param.data",
-            *(f"        {line}" for line in body.splitlines()),
-            "        ms[i], vs[i], param.data = m, v, p", ""])
+            "    ms, vs, before = ms[:], vs[:], [param.data for param in params]",
+            "    try:",
+            "        for i, param in enumerate(params):",
+            "            g, m, v, p = param.grad, ms[i], vs[i], before[i]",
+            *(f"            {line}" for line in body.splitlines()),
+            "            ms[i], vs[i], param.data = m, v, p",
+            "    except BaseException:",
+            "        for param, p in zip(params, before):",
+            "            param.data = p",
+            "        raise",
+            "    return ms, vs", ""])
         namespace: dict[str, Any] = {"math": math}
         exec(compile(source, "<nn.Adam's update>", "exec"), namespace)  # noqa: S102
         loop = _loops[update] = namespace["adam_step"]

@@ -9,6 +9,7 @@ import pytest
 
 from autograd import Value, no_grad
 from nn import MLP, SGD, Adam, accuracy, hinge_loss, linear_decay
+from nn.optim import NATIVE_AT
 
 START = [0.5, -1.25, 2.0, 0.0, -0.3]
 STEPS = 6
@@ -83,6 +84,23 @@ def test_adam_steps_are_the_formula_bit_for_bit(decay):
                 math.sqrt(v[i]) / math.sqrt(1.0 - 0.99 ** t) + 1e-6)
     assert [p.data for p in params] == data
     assert optimizer._m == m and optimizer._v == v and optimizer.t == STEPS
+
+
+@pytest.mark.parametrize("count", [len(START), NATIVE_AT + 6])  # the Python loop, the native one
+@pytest.mark.parametrize("decay", [0.0, 0.1])
+@pytest.mark.parametrize("bad", [None, "0.5"])
+def test_a_failed_adam_step_leaves_params_moments_and_count_as_they_were(count, decay, bad):
+    params = [Value(0.01 * i - 1.0) for i in range(count)]
+    optimizer = Adam(params, lr=0.05, weight_decay=decay)
+    for p in params:
+        p.grad = 0.5
+    optimizer.step()
+    before = [p.data for p in params], list(optimizer._m), list(optimizer._v), optimizer.t
+    params[3].grad = bad  # a grad that is no number, after three good ones
+    with pytest.raises(TypeError):
+        optimizer.step()
+    assert ([p.data for p in params], list(optimizer._m), list(optimizer._v),
+            optimizer.t) == before
 
 
 @pytest.mark.parametrize("decay", [0.0, 0.1])
