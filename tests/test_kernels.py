@@ -4,7 +4,11 @@ floats as the Python loop written from the same lines."""
 from __future__ import annotations
 
 import math
+import os
 import random
+import subprocess
+import sys
+import textwrap
 from array import array
 
 import pytest
@@ -112,6 +116,42 @@ def test_a_kernels_arguments_are_checked_before_it_runs(inputs, constants, error
         kernels.write_kernel((("y", "x + w"),), ("x", "w"), ())
     with pytest.raises(error):
         two.run(inputs, constants)
+
+
+def test_an_input_resized_by_another_thread_mid_call_never_crashes_the_interpreter() -> None:
+    # The native call runs without the GIL: another thread may try to resize an input array
+    # meanwhile. Pinned for the call, the array refuses (BufferError); unpinned, it moved
+    # under the machine code (a segmentation fault).
+    script = textwrap.dedent("""
+        import sys, threading
+        from array import array
+        sys.path.insert(0, ".")
+        from autograd.compile import kernels
+        kernel = kernels.write_kernel((("y", "x * 2.0 + math.sqrt(x * x)"),), ("x",), ())
+        x = array("d", [1.0]) * 4_000_000
+        stop, refused = False, []
+        def resize():
+            while not stop:
+                try:
+                    del x[:]
+                    x.extend(array("d", [1.0]) * 4_000_000)
+                except BufferError:
+                    refused.append(1)
+        thread = threading.Thread(target=resize)
+        thread.start()
+        try:
+            for _ in range(20):
+                out = kernel.run([x], [])
+                assert out is None or len(out[0]) in (0, 4_000_000)
+        finally:
+            stop = True
+            thread.join()
+        print("alive")
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "alive", done.stderr[-2000:]
 
 
 def test_a_line_reading_an_unknown_name_is_refused() -> None:

@@ -53,20 +53,29 @@ class Kernel:
             if not (isinstance(x, array) and x.typecode == "d"):
                 raise TypeError(f"kernel: inputs must be arrays of doubles, got "
                                 f"{type(x).__name__}")
-        lengths = {len(x) for x in inputs}
-        if len(lengths) != 1:
-            raise ValueError(f"kernel: the arrays must have one length, got {sorted(lengths)}")
-        n = lengths.pop()
-        outputs = [array("d", bytes(8 * n)) for _ in self.outputs]
-        values = array("d", [float(c) for c in constants] or [0.0])
-        # Keep every buffer alive for the call: the addresses below point into them.
-        pointers = (ctypes.c_void_p * max(len(inputs), 1))(*[x.buffer_info()[0] for x in inputs])
-        written = (ctypes.c_void_p * max(len(outputs), 1))(
-            *[x.buffer_info()[0] for x in outputs])
-        if n and self.function(ctypes.addressof(pointers), ctypes.addressof(written),
-                               values.buffer_info()[0], n):
-            return None
-        return outputs
+        # The native code runs without the GIL: a memoryview pins each input for the call,
+        # so another thread cannot resize it (BufferError there) and move it under the code.
+        pins = [memoryview(x) for x in inputs]
+        try:
+            lengths = {len(x) for x in inputs}
+            if len(lengths) != 1:
+                raise ValueError(f"kernel: the arrays must have one length, got "
+                                 f"{sorted(lengths)}")
+            n = lengths.pop()
+            outputs = [array("d", bytes(8 * n)) for _ in self.outputs]
+            values = array("d", [float(c) for c in constants] or [0.0])
+            # Keep every buffer alive for the call: the addresses below point into them.
+            pointers = (ctypes.c_void_p * max(len(inputs), 1))(
+                *[x.buffer_info()[0] for x in inputs])
+            written = (ctypes.c_void_p * max(len(outputs), 1))(
+                *[x.buffer_info()[0] for x in outputs])
+            if n and self.function(ctypes.addressof(pointers), ctypes.addressof(written),
+                                   values.buffer_info()[0], n):
+                return None
+            return outputs
+        finally:
+            for pin in pins:
+                pin.release()
 
 
 def python_loop(assignments: Assignments, inputs: Sequence[str],
