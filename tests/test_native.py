@@ -579,3 +579,49 @@ def test_random_programs_at_domain_edges_give_the_python_statuses(seed: int) -> 
             continue  # eager raises there: trace at other numbers
         _check(plan, rows)
         return
+
+
+# ---- fsum's vector loop: four compensated sums, merged --------------------------------------
+
+
+@pytest.mark.parametrize("n", [8, 9, 10, 11, 16, 37, 100])
+def test_a_long_dot_with_cancellation_equals_math_fsum(n: int) -> None:
+    # Terms of wildly different sizes that cancel: a plain sum is far off, fsum is exact.
+    rng = random.Random(n)
+    ws = [Value(rng.choice([1e16, -1e16, 1.0, 3.14159, -2.5e-8, 7e-17])) for _ in range(n)]
+    step = ag.compile(lambda xs: ag.dot(ws, xs), backend="native")
+    for _ in range(3):
+        xs = [rng.uniform(-1.0, 1.0) for _ in range(n)]
+        got = step.mean([xs])
+        exact = math.fsum(w.data * x for w, x in zip(ws, xs))
+        assert got.data == pytest.approx(exact, rel=1e-15, abs=1e-15)
+        grads = dict(zip(got.children, got._edges[len(got.children):]))
+        assert all(grads[w] == x for w, x in zip(ws, xs))
+
+
+def test_a_dot_whose_prefix_overflows_raises_as_math_fsum_does() -> None:
+    # In order, a + a overflows (math.fsum: OverflowError); lane by lane, nothing would.
+    a = 1e308
+    ws = [Value(1.0) for _ in range(8)]
+    step = ag.compile(lambda xs: ag.dot(ws, xs), backend="native")
+    step.mean([[1.0] * 8])
+    with pytest.raises(OverflowError):
+        step.mean([[a, a, 0.0, 0.0, -a, -a, 0.0, 0.0]])
+    # Large but safe terms: native code, eager's value.
+    assert step.mean([[1e300, 1e300, 0.0, 0.0, -1e300, -1e300, 0.0, 1.0]]).data == 1.0
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_an_inf_or_nan_term_in_one_lane_gives_eagers_result(bad: float) -> None:
+    ws = [Value(1.0) for _ in range(12)]
+    step = ag.compile(lambda xs: ag.dot(ws, xs), backend="native")
+    step.mean([[1.0] * 12])
+    xs = [0.5] * 12
+    xs[5] = bad
+    want = math.fsum(xs)
+    got = step.mean([xs]).data
+    assert got == want or (math.isnan(got) and math.isnan(want))
+    if not math.isnan(bad):
+        xs[9] = -bad  # in another lane: inf meets -inf, where math.fsum raises
+        with pytest.raises(ValueError):
+            step.mean([xs])

@@ -31,6 +31,8 @@ from typing import Any
 # A tuple of fsum with at least this many terms of one shape is a loop over a table of line
 # indices instead of straight-line code: a dot of 75 terms is a dozen instructions, not 600.
 LOOP_AT = 8
+# The lanes of fsum's vector loop (see Lowerer.fsum_loop).
+LANES = 4
 # math functions whose C function has another name.
 C_NAMES = {"gamma": "tgamma"}
 # Two-argument math functions the C library has with the same meaning; one-argument ones are
@@ -377,22 +379,74 @@ class Lowerer:
         return state.result()
 
     def fsum_loop(self, state: Sum, template: str, first: int, width: int, count: int) -> None:
-        """Add count terms of one template, term k reading holes first + k * width + i."""
+        """Add count terms of one template, term k reading holes first + k * width + i.
+
+        The terms go four at a time into four compensated sums, one per lane of a vector
+        (term k to lane k % 4), merged into state after the loop: a compensated sum's
+        additions wait for each other, 4 cycles a term in order, and the lanes' do not (the
+        MNIST-1D models' weighted sums, most of their forward pass, run twice as fast). Each
+        lane, and so their merged sum, is as accurate as summing in twice the precision.
+
+        Where math.fsum raises OverflowError (a prefix of the terms, in order, overflows), the
+        lanes might not overflow: the sum is flagged wherever that could happen (the largest
+        term times count, or the sum so far, reaches 2**1021), and such a sample runs eagerly.
+        """
         b = self.b
         outer = self.hole_at
+        blocks = count // LANES
+        vector = f"<{LANES} x double>"
 
-        def body(j: str, carried: list[str]) -> list[str]:
-            state.s, state.c, state.err = carried
-            base = b.op(f"add i64 {b.op(f'mul i64 {j}, {width}')}, {first}")
+        def term(k: str) -> tuple[str, str | None]:
+            base = b.op(f"add i64 {b.op(f'mul i64 {k}, {width}')}, {first}")
             self.hole_at = lambda number: outer(b.op(f"add i64 {base}, {number}"))
             x, err = self.value(self.parse(template), template)
             self.hole_at = outer
-            state.add(x, err)
-            return [state.s, state.c, state.err or "false"]
+            return x, err
 
-        state.s, state.c, state.err = b.loop(
-            count, [("double", state.s), ("double", state.c), ("i1", state.err or "false")],
-            body)
+        def body(j: str, carried: list[str]) -> list[str]:
+            s, c, largest, err = carried
+            xs = "undef"
+            terms_err: str | None = err
+            for lane in range(LANES):
+                x, x_err = term(b.op(f"add i64 {b.op(f'mul i64 {j}, {LANES}')}, {lane}"))
+                xs = b.op(f"insertelement {vector} {xs}, double {x}, i32 {lane}", "xs")
+                terms_err = b.either(terms_err, x_err)
+            # TwoSum, lane by lane: s + x is exactly t + e.
+            t = b.op(f"fadd {vector} {s}, {xs}", "s")
+            z = b.op(f"fsub {vector} {t}, {s}")
+            s_part = b.op(f"fsub {vector} {s}, {b.op(f'fsub {vector} {t}, {z}')}")
+            e = b.op(f"fadd {vector} {s_part}, {b.op(f'fsub {vector} {xs}, {z}')}")
+            c = b.op(f"fadd {vector} {c}, {e}", "c")
+            negative = b.op(f"fcmp olt {vector} {xs}, zeroinitializer")
+            size = b.op(f"select <{LANES} x i1> {negative}, {vector} "
+                        f"{b.op(f'fneg {vector} {xs}')}, {vector} {xs}")
+            larger = b.op(f"fcmp ogt {vector} {size}, {largest}")
+            largest = b.op(f"select <{LANES} x i1> {larger}, {vector} {size}, "
+                           f"{vector} {largest}", "largest")
+            return [t, c, largest, terms_err or "false"]
+
+        before = state.s
+        s, c, largest, err = b.loop(blocks, [(vector, "zeroinitializer"),
+                                             (vector, "zeroinitializer"),
+                                             (vector, "zeroinitializer"),
+                                             ("i1", state.err or "false")], body)
+        state.err = err
+        biggest = "0.0"
+        for lane in range(LANES):
+            state.add(b.op(f"extractelement {vector} {s}, i32 {lane}"), None)
+            state.c = b.op(f"fadd double {state.c}, "
+                           f"{b.op(f'extractelement {vector} {c}, i32 {lane}')}", "c")
+            one = b.op(f"extractelement {vector} {largest}, i32 {lane}")
+            biggest = b.op(f"select i1 {b.op(f'fcmp ogt double {one}, {biggest}')}, "
+                           f"double {one}, double {biggest}")
+        bound = double(2.0 ** 1021)
+        so_far = b.op(f"call double @llvm.fabs.f64(double {before})")
+        risky = b.op(f"or i1 {b.op(f'fcmp oge double {biggest}, {double(2.0 ** 1021 / count)}')}"
+                     f", {b.op(f'fcmp oge double {so_far}, {bound}')}", "err")
+        state.err = b.either(state.err, risky)
+        for k in range(blocks * LANES, count):  # the terms left over, in order
+            x, x_err = term(str(k))
+            state.add(x, x_err)
 
     # ---- conditions (i1) -------------------------------------------------------------------
 
