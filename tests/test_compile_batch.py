@@ -622,3 +622,33 @@ def test_columns_the_fast_path_may_or_may_not_take_give_eagers_results(columns) 
         got = _grads(lambda: step.sum(*columns), [w])
         want = _grads(lambda: ag.sum([fn(*args) for args in zip(*columns)]), [w])
         _assert_same(got, want)
+
+
+def test_nested_columns_of_floats_take_the_fast_path_with_the_general_ones_trace(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A CNN's sample: channels of signals, lists of lists of floats; one-hot targets.
+    w = [Value(0.1 * (k + 1)) for k in range(6)]
+
+    def loss(x, y):
+        total = ag.dot(w, [v for channel in x for v in channel])
+        return (total * y[0] + y[1]).tanh()
+
+    step = ag.compile(loss)
+    rng = random.Random(7)
+    xs = [[[rng.uniform(-1, 1) for _ in range(3)] for _ in range(2)] for _ in range(9)]
+    ys = [[rng.uniform(-1, 1), 0.5] for _ in range(9)]
+    step.mean(xs[:1], ys[:1])
+    runs = _spy_runs(monkeypatch)
+    got = _grads(lambda: step.mean(xs, ys), w)
+    _assert_same(got, _grads(lambda: ag.mean([loss(x, y) for x, y in zip(xs, ys)]), w))
+    assert runs == [] and step.traces == 1
+    ragged = [[[1.0, 2.0, 3.0], [4.0, 5.0]]]  # one channel shorter: the general path
+    flat_w = w[:5]
+
+    def short(x, y):
+        return ag.dot(flat_w, [v for channel in x for v in channel]) * y[0]
+
+    other = ag.compile(short)
+    other.mean(ragged, [[2.0, 0.0]])
+    other.mean(ragged, [[2.0, 0.0]])
+    assert len(runs) == 2 and other.traces == 1

@@ -488,28 +488,54 @@ def _check_columns(name: str, how: str, columns: tuple[Sequence[Any], ...]) -> N
 
 def _flat_batch(columns: tuple[Sequence[Any], ...]) -> tuple[Structure, list[float]] | None:
     """The structure every sample shares and the inputs (sample after sample), where each
-    column holds only floats, or only lists (or only tuples) of floats of one length; else
-    None. The structure is the one structure() gives each sample's arguments."""
+    column holds only floats, or only lists (or only tuples) of one length of such entries,
+    to any depth (a CNN's channels of signals); else None. The structure is the one
+    structure() gives each sample's arguments."""
     shapes: list[Any] = []
-    pieces: list[Sequence[Any]] = []
+    parts: list[tuple[list[float], int]] = []  # each column's numbers, and how many a sample
+    n = len(columns[0])
     for column in columns:
-        kinds = set(map(type, column))
-        if kinds == {float}:
-            shapes.append("f")
-            pieces.append([(x,) for x in column])
-            continue
-        kind = kinds.pop() if len(kinds) == 1 else None
-        if kind is not list and kind is not tuple:
+        found = _uniform(column)
+        if found is None:
             return None
-        lengths = set(map(len, column))
-        if len(lengths) != 1 or not set(map(type, chain.from_iterable(column))) <= {float}:
-            return None
-        shapes.append((kind, lengths.pop()))
-        pieces.append(column)
+        shape, numbers = found
+        shapes.append(shape)
+        parts.append((numbers, len(numbers) // n))
+    if len(parts) == 1:
+        inputs = parts[0][0]
+    elif all(size == 1 for _, size in parts):
+        inputs = list(chain.from_iterable(zip(*(numbers for numbers, _ in parts))))
+    else:
+        inputs = []
+        for k in range(n):
+            for numbers, size in parts:
+                inputs += numbers[k * size:(k + 1) * size]
     if all(shape == "f" for shape in shapes):  # what structure() gives a tuple of floats
-        return (tuple, len(columns)), list(chain.from_iterable(zip(*columns)))
-    samples = chain.from_iterable(zip(*pieces)) if len(pieces) > 1 else pieces[0]
-    return (tuple, tuple(shapes)), list(chain.from_iterable(samples))
+        return (tuple, len(columns)), inputs
+    return (tuple, tuple(shapes)), inputs
+
+
+def _uniform(entries: Sequence[Any]) -> tuple[Any, list[float]] | None:
+    """The structure all the entries share, and their numbers in order, where they are all
+    floats, or all lists (or all tuples) of one length of entries that are in turn; else None.
+    Checked level by level with set(), map() and chain(), not entry by entry in Python."""
+    kinds = set(map(type, entries))
+    if kinds == {float}:
+        return "f", list(entries)
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is not list and kind is not tuple:
+        return None
+    lengths = set(map(len, entries))
+    if len(lengths) != 1:
+        return None
+    length = lengths.pop()
+    if not length:
+        return (kind, 0), []
+    found = _uniform(list(chain.from_iterable(entries)))
+    if found is None:
+        return None
+    inner, numbers = found
+    return ((kind, length) if inner == "f" else (kind, (inner,) * length)), numbers
 
 
 def _inputs(group: list[_Sample]) -> list[float]:
