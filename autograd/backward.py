@@ -145,6 +145,8 @@ def _sweep(order: list[Value], leaves: list[Value]) -> None:
             # zip stops with the locals, pairing each with its child: one slice, not two.
             for local, child in zip(edges[n >> 1:], edges):
                 child._upstream += local * upstream
+    # The leaves: the first lines above alone, without the edge dispatch (a leaf has no edges;
+    # a wide node's parameters are most of a model's nodes).
     for leaf in leaves:
         upstream = leaf._upstream
         leaf._upstream = 0.0

@@ -16,6 +16,7 @@ from strategies import Dag, dags, tame
 
 import autograd as ag
 from autograd import Value, no_grad
+from autograd.compile.compiled import Compiled
 from autograd.compile.tracing import EAGER, OK, RETRACE
 from nn import MLP, cross_entropy, hinge_loss
 
@@ -521,13 +522,13 @@ def test_native_gives_the_python_backends_results() -> None:
 def _spy_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the batches that take the general path (_run), not the columns' fast one."""
     runs: list[int] = []
-    general = ag.compile.__globals__["Compiled"]._run
+    general = Compiled._run
 
     def counted(self, samples, *args):
         runs.append(len(samples))
         return general(self, samples, *args)
 
-    monkeypatch.setattr(ag.compile.__globals__["Compiled"], "_run", counted)
+    monkeypatch.setattr(Compiled, "_run", counted)
     return runs
 
 

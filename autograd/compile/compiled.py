@@ -264,10 +264,10 @@ class Compiled(Generic[R]):
     def _fast(self, columns: tuple[Sequence[Any], ...], weight: float,
               backward: bool) -> tuple[Sequence[float], tuple[Value | float, ...]] | None:
         """The batch's data and the node's edges in one run of the code, where the columns
-        hold plain floats (or lists of them, of one length), the structure has a trace of one
-        output, and every sample's guards hold: a dataset's batch, once traced. Read column
-        by column, without a _Sample for each sample. None otherwise: then _run does it all
-        (and, where the guards failed, does so from then on for this structure)."""
+        hold plain floats (or lists of them, of one length, to any depth), the structure has a
+        trace of one output, and every sample's guards hold: a dataset's batch, once traced.
+        Read column by column, without a _Sample for each sample. None otherwise: then _run
+        does it all (and, where the guards failed, does so from then on for this structure)."""
         batch = _flat_batch(columns)
         if batch is None:
             return None

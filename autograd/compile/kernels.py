@@ -156,11 +156,9 @@ def _write(assignments: Assignments, inputs: tuple[str, ...],
 
     err = b.loop("%n", [("i1", "false")], body)[0]
     b.emit(f"ret i64 {b.op(f'zext i1 {err} to i64')}")
-    declarations = [f"declare double @{symbol}({', '.join(['double'] * arity)})"
-                    for symbol, arity in sorted(b.math.items())]
     ir = "\n".join(["; An elementwise loop written by ag.compile's kernels: "
                     + "; ".join(f"{name} = {expression}" for name, expression in assignments),
-                    "declare double @llvm.fabs.f64(double)", *declarations, "",
+                    *b.declarations(), "",
                     "define i64 @batch(ptr noalias %inputs, ptr noalias %outputs, "
                     "ptr noalias %constants, i64 %n) {", *b.lines, "}", ""])
     engine, address = _jit(binding, ir, b.math)

@@ -122,6 +122,12 @@ class Builder:
         # not IR: the IR stays small, and LLVM need not parse a million numbers).
         self.tables = array("i")
 
+    def declarations(self) -> list[str]:
+        """The declarations the code needs: fabs, and each C math function it calls."""
+        return ["declare double @llvm.fabs.f64(double)",
+                *(f"declare double @{symbol}({', '.join(['double'] * arity)})"
+                  for symbol, arity in sorted(self.math.items()))]
+
     def fresh(self, base: str = "t") -> str:
         self.count += 1
         return f"%{base}.{self.count}"

@@ -258,13 +258,9 @@ class _Writer:
     def module(self, name: str) -> str:
         sample = self.sample()
         batch = self.batch()
-        b = self.b
-        declarations = [f"declare double @{symbol}({', '.join(['double'] * arity)})"
-                        for symbol, arity in sorted(b.math.items())]
         label = "".join(ch if ch.isprintable() and ch != "\n" else "?" for ch in name)
         return "\n".join([f"; Written by ag.compile from {label}: {len(self.lines)} nodes, "
-                          f"{len(self.plan.guards)} guards.",
-                          "declare double @llvm.fabs.f64(double)", *declarations,
+                          f"{len(self.plan.guards)} guards.", *self.b.declarations(),
                           "", *sample, "", *batch, ""])
 
     def table_loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
