@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any, Literal, overload
 
 from .graph import topological_order
@@ -47,7 +48,15 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 # nodes start so; the sweep resets each one it reads; an interrupted call resets them all).
 
 
+# A root this wide whose children are distinct leaves takes one pass (_leaf_sweep).
+LEAF_ROOT_AT = 16
+
+
 def _backpropagate(root: Value, gradient: float) -> None:
+    edges = root._edges
+    if len(edges) >= 2 * LEAF_ROOT_AT and _distinct_leaves(edges[:len(edges) >> 1]):
+        _leaf_sweep(root, edges, gradient)
+        return
     try:
         order, leaves = _marked_order(root)
         root._upstream = gradient
@@ -58,6 +67,33 @@ def _backpropagate(root: Value, gradient: float) -> None:
         for node in topological_order(root):
             node._upstream = 0.0
         raise
+
+
+def _distinct_leaves(children: tuple[Value, ...]) -> bool:
+    """True if no child has children and none comes twice: a compiled batch's node over a
+    model's parameters, the loss of a training step. (A set of the Values themselves: Value
+    keeps object identity for hashing, and a set of ids takes three times as long.)"""
+    return not any(map(_edges_of, children)) and len(set(children)) == len(children)
+
+
+_edges_of = attrgetter("_edges")
+
+
+def _leaf_sweep(root: Value, edges: tuple[Any, ...], gradient: float) -> None:
+    """The sweep of a root whose children are distinct leaves: each child's grad gets
+    local * gradient directly. The same floats as the walk and sweep (a leaf's one term,
+    added to its -0.0 mark, is that term), in a third of the time: no marks, no walk (the
+    compiled moons step's backward(), python -m benchmarks: mlp_step)."""
+    try:
+        root.grad += gradient
+    except TypeError:
+        root.grad = _added(root, gradient)
+    n = len(edges) >> 1
+    for child, local in zip(edges[:n], edges[n:]):
+        try:
+            child.grad += local * gradient
+        except TypeError:
+            child.grad = _added(child, local * gradient)
 
 
 def _marked_order(root: Value) -> tuple[list[Value], list[Value]]:

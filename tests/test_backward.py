@@ -288,3 +288,62 @@ def test_grad_none_on_a_leaf_under_a_wide_node_counts_as_zero() -> None:
         p.grad = None  # type: ignore[assignment]
     ag.dot(params, params).backward()
     assert [p.grad for p in params] == [2.0 * i for i in range(5)]
+
+
+# ---- a root whose children are distinct leaves: one pass ----------------------------------
+
+
+def _wide_root(children: list[Value], locals_: list[float]) -> Value:
+    return Value(sum(c.data for c in children), children=children, local_grads=locals_)
+
+
+def _sweep_both_ways(monkeypatch: pytest.MonkeyPatch, make) -> tuple[list, list]:
+    """Every leaf's grad after backward() through the one-pass sweep, then with it off."""
+    backward_module = importlib.import_module("autograd.backward")
+    results = []
+    for at in (backward_module.LEAF_ROOT_AT, 10 ** 9):
+        monkeypatch.setattr(backward_module, "LEAF_ROOT_AT", at)
+        root, leaves = make()
+        root.backward(0.37)
+        results.append([leaf.grad for leaf in leaves] + [root.grad])
+    return results[0], results[1]
+
+
+def test_a_wide_root_over_distinct_leaves_gives_the_walks_floats_bit_for_bit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def make():
+        leaves = [Value(0.1 * i) for i in range(40)]
+        for i, leaf in enumerate(leaves):
+            leaf.grad = [0.0, 1e-17, -0.0, None, 3.5][i % 5]
+        return _wide_root(leaves, [math.sin(i) / 3.0 for i in range(40)]), leaves
+
+    fast, walked = _sweep_both_ways(monkeypatch, make)
+    assert [math.copysign(1.0, g) for g in fast] == [math.copysign(1.0, g) for g in walked]
+    assert fast == walked
+
+
+@pytest.mark.parametrize("case", ["repeated", "inner node"])
+def test_a_wide_root_with_a_repeated_child_or_an_inner_node_takes_the_walk(
+        monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    def make():
+        leaves = [Value(0.5 + i) for i in range(40)]
+        children: list[Value] = list(leaves)
+        if case == "repeated":
+            children[7] = leaves[3]
+        else:
+            children[7] = leaves[3] * leaves[4]
+        return _wide_root(children, [1.0 / (i + 1) for i in range(40)]), leaves
+
+    fast, walked = _sweep_both_ways(monkeypatch, make)
+    assert fast == walked
+    assert fast[3] == pytest.approx(0.37 * (1.0 / 4 + (1.0 / 8 if case == "repeated"
+                                                        else 1.0 / 8 * 4.5)))
+
+
+def test_a_wide_root_over_leaves_names_a_grad_that_is_no_number() -> None:
+    leaves = [Value(float(i), label=f"p{i}") for i in range(40)]
+    leaves[5].grad = "x"  # type: ignore[assignment]
+    root = _wide_root(leaves, [1.0] * 40)
+    with pytest.raises(TypeError, match="p5"):
+        root.backward()
+    assert leaves[4].grad == 1.0 and leaves[6].grad == 0.0  # as a sweep interrupted there
