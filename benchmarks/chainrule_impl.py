@@ -62,9 +62,10 @@ class MoonsStep:
 
 
 class CompiledMoonsStep(MoonsStep):
-    """MoonsStep with one point's hinge loss ag.compile'd on backend ("python" or "native")
-    and run for every point by Compiled.mean (one trace, code the size of one point's graph);
-    the L2 and SGD outside."""
+    """MoonsStep with one point's loss (its hinge loss plus the L2 penalty) ag.compile'd on
+    backend ("python" or "native") and run for every point by Compiled.mean (one trace, code
+    the size of one point's graph; the L2 reads no point, so the code computes it once for
+    the batch); SGD outside."""
 
     def __init__(self, xs: list[list[float]], ys: list[float], lr: float, alpha: float,
                  seed: int = 0, backend: str = "python") -> None:
@@ -74,19 +75,18 @@ class CompiledMoonsStep(MoonsStep):
         self.inputs = [v for x, y in zip(xs, ys) for v in (*x, y)]
 
     def _point_loss(self, x: list[float], y: float) -> Value:
-        return hinge_loss([self.model(x)[0]], [y])
-
-    def loss(self) -> Value:
-        """The same loss as MoonsStep's: the mean of the points' compiled hinge losses (one
-        node, traced at the first call), plus the L2 penalty."""
-        return self.compiled.mean(self.xs, self.ys) + self.alpha * ag.dot(self.params,
+        return hinge_loss([self.model(x)[0]], [y]) + self.alpha * ag.dot(self.params,
                                                                           self.params)
 
+    def loss(self) -> Value:
+        """The same loss as MoonsStep's, mean(hinge) + L2 = mean(hinge + L2): one node over
+        the parameters, traced at the first call."""
+        return self.compiled.mean(self.xs, self.ys)
+
     def run_program(self) -> float:
-        """The mean of the points' hinge losses on the current weights, from the traced
+        """The mean of the points' losses on the current weights, from the traced
         program alone run over the batch, forward and backward (no node, no update). What a
-        step costs beyond it is Python's: Compiled's bookkeeping, the L2 node, backward() and
-        SGD."""
+        step costs beyond it is Python's: Compiled's bookkeeping, backward() and SGD."""
         program = self.compiled._last.program  # type: ignore[union-attr]  # set by a step
         captured = [leaf.data for leaf in program.captured]
         n = len(self.xs)

@@ -115,9 +115,10 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
                      "nn.MLP.forward_batch (one ag.dot node per neuron and point), "
-                     "the L2 as ag.dot(params, params); compiled: one point's hinge loss "
-                     "through ag.compile, run over the 100 points by Compiled.mean (code of "
-                     "one point's graph, one trace), the L2 and SGD outside it; "
+                     "the L2 as ag.dot(params, params); compiled: one point's loss (its hinge "
+                     "loss plus the L2) through ag.compile, run over the 100 points by "
+                     "Compiled.mean (code of one point's graph, one trace; the L2 reads no "
+                     "point, so the code computes it once for the batch), SGD outside it; "
                      "native: the same with backend=\"native\" (llvmlite: one native call runs "
                      "the 100 points); micrograd: its own nn.MLP and demo loss; numpy: "
                      "benchmarks/numpy_impl.py, the batch as matrices and the backward pass "
@@ -142,7 +143,7 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
                          f"program's run_batch over the {len(xs)} points, forward and "
                          f"backward) takes {call_alone * 1e3:.3f} ms, "
                          f"{call_alone / native_step:.0%} of the step: the rest is Python "
-                         "(Compiled's bookkeeping, the L2 node, backward() and SGD)")
+                         "(Compiled's bookkeeping, backward() and SGD)")
     row.notes.append(f"steps per timed block, {s.mlp_repeats} blocks each: "
                      + ", ".join(f"{name} {n}" for name, n in steps.items()))
     spread = max(losses.values()) - min(losses.values())

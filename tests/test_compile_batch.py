@@ -653,3 +653,91 @@ def test_nested_columns_of_floats_take_the_fast_path_with_the_general_ones_trace
     other.mean(ragged, [[2.0, 0.0]])
     other.mean(ragged, [[2.0, 0.0]])
     assert len(runs) == 2 and other.traces == 1
+
+
+# ---- nodes that read no argument: computed once for the batch ---------------------------------
+
+
+def _backends() -> list[object]:
+    native = pytest.param("native", marks=pytest.mark.skipif(
+        importlib.util.find_spec("llvmlite") is None,
+        reason='the native backend needs llvmlite: pip install -e ".[native]"'))
+    return ["python", native]
+
+
+def _penalized(model: MLP, params: list[Value]) -> Callable[[list[float], float], Value]:
+    def loss(x: list[float], y: float) -> Value:
+        return hinge_loss([model(x)[0]], [y]) + 1e-2 * ag.dot(params, params)
+    return loss
+
+
+@pytest.mark.parametrize("backend", _backends())
+def test_a_penalty_on_the_parameters_is_computed_once_and_equals_eager(backend: str) -> None:
+    model = MLP(2, [6, 6, 1], seed=4)
+    params = model.parameters()
+    loss = _penalized(model, params)
+    step = ag.compile(loss, backend=backend)
+    for seed in range(2):
+        xs, ys = _points(30, seed)
+        got = _grads(lambda xs=xs, ys=ys: step.mean(xs, ys), params)
+        want = _grads(lambda xs=xs, ys=ys: ag.mean([loss(x, y) for x, y in zip(xs, ys)]),
+                      params)
+        _assert_same(got, want)
+    source = step.source
+    loop = source.index("for k in range(")
+    # The penalty's dot before the loop over the samples, its steps after it.
+    assert source.index("fsum((") < loop
+    assert "the nodes computed once: their steps" in source[loop:]
+    if backend == "native":
+        assert "define internal i1 @once(" in step.ir and "@once_backward(" in step.ir
+
+
+@pytest.mark.parametrize("backend", _backends())
+def test_a_result_that_reads_no_argument_counts_once_per_sample(backend: str) -> None:
+    w = Value(1.5)
+    b = Value(-0.5)
+    step = ag.compile(lambda x: (w * w + b).tanh() + 0.0 * x, backend=backend)
+    only = ag.compile(lambda x: (w * w + b).tanh(), backend=backend)
+    for f in (step, only):
+        w.grad = b.grad = 0.0
+        out = f.sum([1.0, 2.0, 3.0])
+        out.backward()
+        t = math.tanh(1.75)
+        assert _close(out.data, 3 * t)
+        assert _close(w.grad, 3 * (1 - t * t) * 3.0) and _close(b.grad, 3 * (1 - t * t))
+
+
+@pytest.mark.parametrize("backend", _backends())
+def test_a_math_error_in_a_node_computed_once_runs_every_sample_eagerly(backend: str) -> None:
+    w = Value(2.0)
+    step = ag.compile(lambda x: w.log() * x, backend=backend)
+    assert _close(step.mean([1.0, 3.0]).data, 2.0 * math.log(2.0))
+    traces = step.traces
+    w.data = -1.0
+    w.grad = 0.0
+    with pytest.raises(ValueError, match="log"):
+        step.mean([1.0, 3.0])
+    assert w.grad == 0.0 and step.traces == traces
+    w.data = 4.0
+    out = step.mean([1.0, 3.0])
+    out.backward()
+    assert _close(out.data, 2.0 * math.log(4.0)) and _close(w.grad, 2.0 / 4.0)
+
+
+@pytest.mark.parametrize("backend", _backends())
+def test_a_guard_on_a_node_computed_once_traces_again_when_it_flips(backend: str) -> None:
+    w = Value(0.5)
+
+    def fn(x: float) -> Value:
+        s = w * w - 1.0
+        return s * x if s > 0 else -s * x
+
+    step = ag.compile(fn, backend=backend)
+    for data in (0.5, 2.0, 0.25):
+        w.data, w.grad = data, 0.0
+        out = step.mean([1.0, 2.0])
+        out.backward()
+        s = data * data - 1.0
+        assert _close(out.data, abs(s) * 1.5)
+        assert _close(w.grad, (1.0 if s > 0 else -1.0) * 2 * data * 1.5)
+    assert step.traces == 2

@@ -5,7 +5,8 @@ from its op's code in ``ops.OPS`` by ``lower``), the guards, then the backward s
 ``d_child += d_node * local``, the local lowered from the op's ``local_code``), in the Python
 writer's order. One native call, ``batch``, runs every sample of a batch: it copies a sample's
 numbers in, runs the sample's function, writes its data and status, and adds up the
-gradients of the captured leaves.
+gradients of the captured leaves. As in the Python program, the lines that read no input are
+computed once before that loop (@once) and their steps taken once after it (@once_backward).
 
 Each line's value lives in an array ``vals`` (one slot per line), its gradient in ``g``. Lines
 of one op whose code differs only in the lines it reads (a layer's dots, its relus) run as one
@@ -238,6 +239,10 @@ class _Writer:
                             for i, line in enumerate(self.lines)]
         self.err: str | None = None  # the sample's error flag so far
         self.assigned: set[int] = set()  # the lines the backward pass gives a gradient
+        # The lines that read no input, computed once for the batch (Plan.invariant): their
+        # gradients add up over the samples, their steps taken once after the loop.
+        self.once = plan.invariant
+        self.once_tables: list[tuple[bool, list[str], list[list[int]]]] = []
         self.args: dict[int, list[Any]] = {}
 
     def operand(self, ref: Any) -> str:
@@ -257,11 +262,33 @@ class _Writer:
 
     def module(self, name: str) -> str:
         sample = self.sample()
+        once = self.once_functions()
         batch = self.batch()
         label = "".join(ch if ch.isprintable() and ch != "\n" else "?" for ch in name)
         return "\n".join([f"; Written by ag.compile from {label}: {len(self.lines)} nodes, "
                           f"{len(self.plan.guards)} guards.", *self.b.declarations(),
-                          "", *sample, "", *batch, ""])
+                          "", *sample, "", *once, *batch, ""])
+
+    def once_functions(self) -> list[str]:
+        """@once (the lines computed once for the batch, before the loop) and @once_backward
+        (their steps, after it), each returning its error flag; none without such lines."""
+        b = self.b
+        written: list[str] = []
+        for name, signature, emit in (
+                ("once", "ptr noalias %vals, ptr noalias %tables",
+                 lambda: self.forward(sorted(self.once))),
+                ("once_backward", "ptr noalias %vals, ptr noalias %g, ptr noalias %tables",
+                 lambda: [self.backward_group(*table) for table in self.once_tables])):
+            if name == "once" and not self.once or name == "once_backward" and \
+                    not self.once_tables:
+                continue
+            b.lines, b.block = ["entry:"], "entry"
+            self.err = None
+            emit()
+            b.emit(f"ret i1 {self.err or 'false'}")
+            self.err = None
+            written += [f"define internal i1 @{name}({signature}) {{", *b.lines, "}", ""]
+        return written
 
     def table_loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
                    body: Any, comment: str = "") -> list[str]:
@@ -294,7 +321,7 @@ class _Writer:
             self.guard(guard)
         segment: list[int] = []
         for i, line in enumerate(self.lines):
-            if line.key not in ("input", "leaf"):
+            if line.key not in ("input", "leaf") and i not in self.once:
                 segment.append(i)
             if i in checks:
                 self.forward(segment)
@@ -396,12 +423,14 @@ class _Writer:
         output = self.outputs[0]
         # The captured leaves' derivatives add up over the samples in place, as in the
         # Python program (the same floats, added in the same association): always +=.
-        summed = self.summed()
+        # So do those of the lines computed once, whose steps come after the loop.
+        summed = self.summed() | self.once
         one = double(1.0)
         b.store_line("%g", output, b.op(f"fadd double {b.load_line('%g', output)}, {one}")
                      if output in summed else one)
         depth = {output: 0}
         groups: dict[tuple[int, Any], list[list[Any]]] = {}
+        once_groups: dict[tuple[int, Any], list[list[Any]]] = {}
         for i in self.plan.sweep:  # parents before children: a node's depth is known here
             line = self.lines[i]
             if line.key in ("input", "leaf"):
@@ -425,15 +454,12 @@ class _Writer:
                 depth[ref] = max(depth.get(ref, 0), depth[i] + 1)
             if steps:
                 shape = (len(steps) >= SKIP_AT, tuple(t for _, (t, _) in steps))
-                groups.setdefault((depth[i], shape), []).append([i, steps])
-        ordered = sorted(groups.items(), key=lambda g: (g[0][0], g[1][0][0]))
-        tables: list[tuple[bool, list[str], list[list[int]]]] = []
-        for (_, (skips, shape)), nodes in ordered:
-            rows = [[i, *(x for ref, (_, holes) in steps for x in (ref, *holes))]
-                    for i, steps in nodes]
-            tables.append((skips, list(shape), rows))
+                (once_groups if i in self.once else groups).setdefault(
+                    (depth[i], shape), []).append([i, steps])
+        tables = _tables(groups)
+        self.once_tables = _tables(once_groups)
         self.assigned = {output, *summed}
-        for _, templates, rows in tables:
+        for _, templates, rows in tables + self.once_tables:
             for row in rows:
                 self.assigned.update(self.targets(row, templates))
         # Every other gradient starts at 0.0 each sample, so each step adds (Python's first
@@ -553,8 +579,11 @@ class _Writer:
         bad_captured = b.op(f"fcmp une double {b.op(f'fsub double {total}, {total}')}, 0.0")
         for line_index, number in plan.constants.items():
             b.store_line("%vals", line_index, double(number))
+        if self.once:  # an error there is every sample's: each runs eagerly, as in Python
+            failed = b.op("call i1 @once(ptr %vals, ptr %tables)", "once_failed")
+            bad_captured = b.op(f"or i1 {bad_captured}, {failed}")
         b.emit("%wants = icmp ne i64 %backward, 0")
-        summed = sorted(self.summed() & self.assigned)
+        summed = sorted((self.summed() | self.once) & self.assigned)
         if summed:  # the captured leaves' derivatives, added up in place over the samples
             def zero(entry: Any, carried: list[str]) -> list[str]:
                 b.store_line("%g", entry(0), double(0.0))
@@ -607,6 +636,9 @@ class _Writer:
             return [b.op(f"or i1 {carried[0]}, {spoiled}", "spoiled")]
 
         spoiled = b.loop("%n", [("i1", "false")], one)[0]
+        if self.once_tables:
+            failed = b.op("call i1 @once_backward(ptr %vals, ptr %g, ptr %tables)", "failed")
+            spoiled = b.op(f"or i1 {spoiled}, {b.op(f'and i1 %wants, {failed}')}")
         if m == 1:
             spoiled = self.sums(spoiled, captured_children, len(value_children))
         pointer = b.op("getelementptr inbounds i64, ptr %status, i64 %n", "p")
@@ -657,6 +689,20 @@ class _Writer:
 
 
 _HOLE_NAMES = re.compile(r"\b_h\d+\b")
+
+
+def _tables(groups: dict[tuple[int, Any], list[list[Any]]]
+            ) -> list[tuple[bool, list[str], list[list[int]]]]:
+    """The backward groups as tables, by depth from the output (then first node): for each,
+    whether it skips a gradient of 0, its steps' templates, and its rows (the node, then each
+    step's target and its local's holes)."""
+    tables = []
+    for (_, (skips, shape)), nodes in sorted(groups.items(),
+                                             key=lambda g: (g[0][0], g[1][0][0])):
+        rows = [[i, *(x for ref, (_, holes) in steps for x in (ref, *holes))]
+                for i, steps in nodes]
+        tables.append((skips, list(shape), rows))
+    return tables
 
 
 def _no_row(number: str) -> str:

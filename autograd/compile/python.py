@@ -4,7 +4,9 @@ The function runs a batch of samples, one after another: for each it reads the s
 inputs, computes every node's data (one line per op, from the op's code in ops.OPS), checks
 the guards, then sweeps back (one line per edge, each a chain-rule step d_child += d_node *
 local). The derivatives with respect to the captured leaves (a model's parameters) add up
-over the samples in the function's locals; one call runs the whole batch.
+over the samples in the function's locals; one call runs the whole batch. Nodes that read no
+argument (a penalty on the parameters) are the same for every sample: they are computed once
+before the loop, their gradients add up over the samples, and their steps come once after it.
 """
 
 from __future__ import annotations
@@ -132,10 +134,13 @@ def write_program(plan: Plan, name: str, filename: str, backward: bool = True) -
     lines, count, children = plan.lines, plan.count, plan.children
     captured, constants, guards = plan.captured, plan.constants, plan.guards
     several = len(plan.outputs) > 1
-    writer = _Writer(lines, constants, count, plan.slots, accumulate=not several)
-    # One output's derivatives with respect to the captured leaves add up over the samples.
+    writer = _Writer(lines, constants, count, plan.slots, accumulate=not several,
+                     invariant=plan.invariant)
+    # One output's derivatives with respect to the captured leaves add up over the samples,
+    # and so do those of the lines computed once for the batch.
     summed = [i for i in children if lines[i].key == "leaf"] if backward and not several else []
-    body = writer.prologue(captured, summed)
+    hoisted = [i for i in plan.sweep if i in plan.invariant] if backward else []
+    body = writer.prologue(captured, summed, hoisted)
     body += writer.loop()
     sample = writer.forward(guards, plan.outputs, backward)
     if backward and several:  # each output's sweep, its derivatives kept per sample
@@ -147,6 +152,8 @@ def write_program(plan: Plan, name: str, filename: str, backward: bool = True) -
                                        [i for i in children if lines[i].key == "input"])
         sample += [*steps, *(["value_grads += (", *_rows(grads), ")"] if grads else [])]
     body += [f"    {line}" for line in sample]
+    if hoisted:
+        body += writer.once_backward(hoisted)
     body += ["return data, status, (", *_rows(writer.names_of(summed)),
              "), value_grads, local_grads"]
     function_name = _identifier(name) or "compiled"
@@ -179,8 +186,9 @@ class _Writer:
     """Names every line, then writes the function's statements."""
 
     def __init__(self, lines: list[Line], constants: dict[int, float], count: int,
-                 slots: int, accumulate: bool) -> None:
+                 slots: int, accumulate: bool, invariant: set[int]) -> None:
         self.lines, self.constants, self.count, self.slots = lines, constants, count, slots
+        self.invariant = invariant  # the lines computed once for the batch
         # One output: the captured leaves' derivatives add up over the samples, in place.
         self.accumulate = accumulate
         self.names: list[str] = []
@@ -223,13 +231,23 @@ class _Writer:
     def names_of(self, indices: list[int]) -> list[str]:
         return [f"d_{self.names[i]}" for i in indices]
 
-    def prologue(self, captured: list[Leaf], accumulators: list[int]) -> list[str]:
+    def prologue(self, captured: list[Leaf], accumulators: list[int],
+                 hoisted: list[int]) -> list[str]:
         body = []
         if captured:
             body.append("# Values the function reads besides its arguments (parameters)")
             body += _unpack([self.names[leaf.line] for leaf in captured], "captured")
+        if self.invariant:
+            # A math error here leaves the function: run_batch then tries each sample alone,
+            # each fails the same way, and each runs eagerly, as in the loop.
+            body.append("# nodes that read no argument: the same for every sample, so once")
+            for i in sorted(self.invariant):
+                body += self._forward_lines(i, self.lines[i])
+        accumulators = accumulators + hoisted
         if accumulators:
-            body.append("# d result / d parameter, summed over the samples")
+            body.append("# d result / d parameter" + (" (and / d node computed once)"
+                                                      if hoisted else "")
+                        + ", summed over the samples")
             names = self.names_of(accumulators)
             body += [" = ".join([*names[k:k + 6], "0.0"]) for k in range(0, len(names), 6)]
         body.append("data, status, value_grads, local_grads = [], [], [], []")
@@ -266,7 +284,7 @@ class _Writer:
         body += checks.pop(-1, [])
         section = None
         for i, line in enumerate(self.lines):
-            if line.key not in ("input", "leaf"):
+            if line.key not in ("input", "leaf") and i not in self.invariant:
                 section = self._section(body, line.label, section)
                 body += self._forward_lines(i, line)
             body += checks.get(i, [])
@@ -363,41 +381,57 @@ class _Writer:
         body = ["# backward pass: d_n is d result / d n, and each line one step of the chain",
                 "# rule, d_child += d_node * (d node / d child); `if d_n:` skips the steps of a",
                 "# gradient that is exactly 0"]
-        # The captured leaves' derivatives are sums over the samples: always added to.
+        # The captured leaves' derivatives are sums over the samples: always added to, as
+        # are those of the lines computed once (whose own steps come after the loop).
         summed = {i for i, line in enumerate(self.lines)
                   if self.accumulate and line.key == "leaf" and self.grad_needed[i]}
-        assigned = set(summed)
-        body.append(f"d_{self.names[output]} {'+=' if output in summed else '='} 1.0")
+        assigned = summed | self.invariant
+        body.append(f"d_{self.names[output]} {'+=' if output in assigned else '='} 1.0")
         assigned.add(output)
         section = None
         for i in sweep:
             line = self.lines[i]
-            if line.key in ("input", "leaf"):
+            if line.key in ("input", "leaf") or i in self.invariant:
                 continue
             section = self._section(body, line.label, section)
-            upstream = f"d_{self.names[i]}"
-            flat = flat_operands(line.operands)
-            steps, first = [], []
-            for ref, local in zip(flat, self._locals(i, line)):
-                if type(ref) is not int or not self.grad_needed[ref]:
-                    continue
-                target = f"d_{self.names[ref]}"
-                term = (upstream if local == "1.0" else f"-{upstream}" if local == "-1.0"
-                        else f"{upstream} * {_parenthesized(local)}")
-                steps.append(f"{target} {'+=' if ref in assigned else '='} {term}")
-                if ref not in assigned:
-                    first.append(target)
-                assigned.add(ref)
-            if len(steps) < SKIP_AT:
-                body += steps
-                continue
-            # A gradient of exactly 0 (behind a ReLU that is off, a hinge that is inactive)
-            # adds nothing: skip its steps, as a person tuning this by hand would.
-            body.append(f"if {upstream}:")
-            body += [f"    {step}" for step in steps]
-            if first:
-                body += ["else:", f"    {' = '.join(first)} = 0.0"]
+            body += self._steps(i, line, assigned)
         return body, [f"d_{self.names[i]}" if i in assigned else "0.0" for i in children]
+
+    def once_backward(self, hoisted: list[int]) -> list[str]:
+        """After the loop: the steps of the lines computed once, each from its gradient
+        summed over the samples (in the sweep's order: a node's sum is final when it comes).
+        Their targets are such lines or captured leaves, always added to."""
+        body = ["# the nodes computed once: their steps, from their gradients summed over the "
+                "samples"]
+        assigned = set(range(len(self.lines)))
+        for i in hoisted:
+            body += self._steps(i, self.lines[i], assigned)
+        return ["if backward:", *(f"    {line}" for line in body)]
+
+    def _steps(self, i: int, line: Line, assigned: set[int]) -> list[str]:
+        """Node i's steps, d_child += d_node * local (= for a child's first), each child
+        added to assigned; with SKIP_AT or more, skipped where d_node is exactly 0."""
+        upstream = f"d_{self.names[i]}"
+        flat = flat_operands(line.operands)
+        steps, first = [], []
+        for ref, local in zip(flat, self._locals(i, line)):
+            if type(ref) is not int or not self.grad_needed[ref]:
+                continue
+            target = f"d_{self.names[ref]}"
+            term = (upstream if local == "1.0" else f"-{upstream}" if local == "-1.0"
+                    else f"{upstream} * {_parenthesized(local)}")
+            steps.append(f"{target} {'+=' if ref in assigned else '='} {term}")
+            if ref not in assigned:
+                first.append(target)
+            assigned.add(ref)
+        if len(steps) < SKIP_AT:
+            return steps
+        # A gradient of exactly 0 (behind a ReLU that is off, a hinge that is inactive)
+        # adds nothing: skip its steps, as a person tuning this by hand would.
+        body = [f"if {upstream}:", *(f"    {step}" for step in steps)]
+        if first:
+            body += ["else:", f"    {' = '.join(first)} = 0.0"]
+        return body
 
 
 def _rows(names: list[str], width: int = 6) -> list[str]:

@@ -63,6 +63,11 @@ class Plan:
     outputs: list[int] = field(default_factory=list)  # the lines fn returned, in order
     sweeps: list[list[int]] = field(default_factory=list)  # each output's sweep
     children_of: list[list[int]] = field(default_factory=list)  # each output's children
+    # The op lines that read no input, only captured leaves, constants and each other (a
+    # penalty on a model's parameters): one value for the whole batch. With one output the
+    # writers compute them once before the loop over the samples, add up each one's
+    # gradient over the samples, and take its backward steps once after the loop.
+    invariant: set[int] = field(default_factory=set)
 
     @property
     def output(self) -> int:
@@ -101,8 +106,15 @@ def make_plan(name: str, lines: list[Line], leaves: list[Leaf],
     children_of = [children_in(set(sweep)) for sweep in sweeps]
     children = children_of[0] if len(sweeps) == 1 else \
         children_in({i for sweep in sweeps for i in sweep})
+    invariant: set[int] = set()
+    if len(sweeps) == 1:  # several outputs keep each sample's derivatives apart: no sums
+        for i, line in enumerate(lines):
+            if line.key not in ("input", "leaf") and all(
+                    type(r) is not int or r in invariant or lines[r].key == "leaf"
+                    for r in flat_operands(line.operands)):
+                invariant.add(i)
     return Plan(lines, guards, sweeps[0], count, slots, captured, constants, children,
-                [sweep[0] for sweep in sweeps], sweeps, children_of)
+                [sweep[0] for sweep in sweeps], sweeps, children_of, invariant)
 
 
 # A sample's status in a BatchResult.
