@@ -69,7 +69,7 @@ def _backpropagate(root: Value, gradient: float) -> None:
         raise
 
 
-def _distinct_leaves(children: tuple[Value, ...]) -> bool:
+def _distinct_leaves(children: tuple[Any, ...]) -> bool:
     """True if no child has children and none comes twice: a compiled batch's node over a
     model's parameters, the loss of a training step. (A set of the Values themselves: Value
     keeps object identity for hashing, and a set of ids takes three times as long.)"""

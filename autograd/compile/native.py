@@ -37,7 +37,7 @@ import re
 import sys
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,23 +272,29 @@ class _Writer:
     def once_functions(self) -> list[str]:
         """@once (the lines computed once for the batch, before the loop) and @once_backward
         (their steps, after it), each returning its error flag; none without such lines."""
-        b = self.b
         written: list[str] = []
-        for name, signature, emit in (
-                ("once", "ptr noalias %vals, ptr noalias %tables",
-                 lambda: self.forward(sorted(self.once))),
-                ("once_backward", "ptr noalias %vals, ptr noalias %g, ptr noalias %tables",
-                 lambda: [self.backward_group(*table) for table in self.once_tables])):
-            if name == "once" and not self.once or name == "once_backward" and \
-                    not self.once_tables:
-                continue
-            b.lines, b.block = ["entry:"], "entry"
-            self.err = None
-            emit()
-            b.emit(f"ret i1 {self.err or 'false'}")
-            self.err = None
-            written += [f"define internal i1 @{name}({signature}) {{", *b.lines, "}", ""]
+        if self.once:
+            written += self.flagged("once", "ptr noalias %vals, ptr noalias %tables",
+                                    lambda: self.forward(sorted(self.once)))
+
+        def steps() -> None:
+            for table in self.once_tables:
+                self.backward_group(*table)
+
+        if self.once_tables:
+            written += self.flagged("once_backward", "ptr noalias %vals, ptr noalias %g, "
+                                    "ptr noalias %tables", steps)
         return written
+
+    def flagged(self, name: str, signature: str, emit: Callable[[], None]) -> list[str]:
+        """A function @name of signature whose body emit() writes, returning its error flag."""
+        b = self.b
+        b.lines, b.block = ["entry:"], "entry"
+        self.err = None
+        emit()
+        b.emit(f"ret i1 {self.err or 'false'}")
+        self.err = None
+        return [f"define internal i1 @{name}({signature}) {{", *b.lines, "}", ""]
 
     def table_loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
                    body: Any, comment: str = "") -> list[str]:
