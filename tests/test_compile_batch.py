@@ -741,3 +741,25 @@ def test_a_guard_on_a_node_computed_once_traces_again_when_it_flips(backend: str
         assert _close(out.data, abs(s) * 1.5)
         assert _close(w.grad, (1.0 if s > 0 else -1.0) * 2 * data * 1.5)
     assert step.traces == 2
+
+
+def test_a_batch_node_over_parameters_tells_backward_its_children_are_leaves() -> None:
+    params = [Value(0.1 * i - 1.0) for i in range(20)]
+    w = Value(1.5)
+    by_hand = Value(3.0, children=[w], local_grads=[2.0], op="custom")  # read as a leaf
+
+    def with_hand(x: float) -> Value:
+        return ag.dot(params, [x] * 20) * by_hand
+
+    def plain(x: float) -> Value:
+        return ag.dot(params, [x] * 20).tanh()
+
+    for fn, flagged in ((plain, True), (with_hand, False)):
+        step = ag.compile(fn)
+        xs = [0.5, -0.25, 1.0]
+        step.mean(xs)  # the first call traces (and runs the general path)
+        got = _grads(lambda step=step, xs=xs: step.mean(xs), [*params, w])
+        want = _grads(lambda fn=fn, xs=xs: ag.mean([fn(x) for x in xs]), [*params, w])
+        _assert_same(got, want)
+        assert step.mean(xs).op.params.get("distinct_leaves", False) is flagged
+    assert w.grad == 0.0 and want[1][-1] != 0.0  # through the node made by hand, to w

@@ -114,6 +114,9 @@ class _Trace:
     filename: str
     plan: Plan | None  # kept until the Python program with the backward sweeps is written
     python: Program | None
+    # Whether the captured children are all leaves (they are distinct Values, one per line):
+    # then a node whose children they alone are tells backward() so (see _fast).
+    leaf_children: bool | None = None
 
     def python_program(self, name: str, backward: bool = True) -> Program:
         """Return the Python program, written now if there is none yet, or if backward asks
@@ -247,7 +250,10 @@ class Compiled(Generic[R]):
         if _mode.comparisons is None:
             fast = self._fast(columns, weight, _mode.enabled)
             if fast is not None:
-                return _node(rule(fast[0])[0], op, fast[1])
+                data, edges, leaves = fast
+                if leaves:  # backward() can skip checking that its children are leaves
+                    op = OpLabel(op, "compiled", distinct_leaves=True)
+                return _node(rule(data)[0], op, edges)
         samples = self._samples(how, columns)
         if _mode.comparisons is not None:
             # Called while another function is traced: eagerly, as a call would be.
@@ -261,11 +267,12 @@ class Compiled(Generic[R]):
         return _node(rule([s.data[0] for s in samples])[0], op,
                      _edges(parts[0]) if parts else ())
 
-    def _fast(self, columns: tuple[Sequence[Any], ...], weight: float,
-              backward: bool) -> tuple[Sequence[float], tuple[Value | float, ...]] | None:
-        """The batch's data and the node's edges in one run of the code, where the columns
-        hold plain floats (or lists of them, of one length, to any depth), the structure has a
-        trace of one output, and every sample's guards hold: a dataset's batch, once traced.
+    def _fast(self, columns: tuple[Sequence[Any], ...], weight: float, backward: bool
+              ) -> tuple[Sequence[float], tuple[Value | float, ...], bool] | None:
+        """The batch's data, the node's edges and whether its children are leaves, in one run
+        of the code, where the columns hold plain floats (or lists of them, of one length, to
+        any depth), the structure has a trace of one output, and every sample's guards hold: a
+        dataset's batch, once traced.
         Read column by column, without a _Sample for each sample. None otherwise: then _run
         does it all (and, where the guards failed, does so from then on for this structure)."""
         batch = _flat_batch(columns)
@@ -290,7 +297,10 @@ class Compiled(Generic[R]):
         del self._programs[shape]
         self._programs[shape] = programs  # the most recently used structure last
         # No argument is a Value, so the node's children are the captured leaves alone.
-        return result.data, ((*program.captured_children, *result.grads) if backward else ())
+        if trace.leaf_children is None:  # a Value's edges never change: checked once
+            trace.leaf_children = not any(c._edges for c in program.captured_children)
+        return (result.data, (*program.captured_children, *result.grads) if backward else (),
+                trace.leaf_children)
 
     def _samples(self, how: str, columns: tuple[Sequence[Any], ...]) -> list[_Sample]:
         """The columns as samples, checked: lists (or tuples) of one length n >= 1."""
