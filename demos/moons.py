@@ -67,19 +67,21 @@ def loss_and_accuracy(model: MLP, xs: list[list[float]],
 
 
 def compiled_loss(model: MLP) -> ag.Compiled[Value]:
-    """One point's hinge loss, compiled: traced at the first call, then run as generated
-    Python for every point of the batch by ``batch_loss``."""
+    """One point's loss, its hinge loss plus the L2 penalty, compiled: traced at the first
+    call, then run as generated Python for every point of the batch by ``batch_loss``. The
+    penalty reads no point, so the code computes it once for the batch."""
+    params = model.parameters()
+
     def loss(x: list[float], y: float) -> Value:
-        return hinge_loss([model(x)[0]], [y])
+        return hinge_loss([model(x)[0]], [y]) + ALPHA * ag.dot(params, params)
     return ag.compile(loss)
 
 
 def batch_loss(model: MLP, step_loss: ag.Compiled[Value], xs: list[list[float]],
                ys: list[float]) -> Value:
-    """loss_of's loss through the compiled per-point loss: the mean over the points (one
-    node), plus the L2 penalty, which depends on no point."""
-    params = model.parameters()
-    return step_loss.mean(xs, ys) + ALPHA * ag.dot(params, params)
+    """loss_of's loss through the compiled per-point loss: the mean over the points of hinge
+    plus L2, which is the mean hinge loss plus L2 (to rounding), as one node."""
+    return step_loss.mean(xs, ys)
 
 
 def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int,
