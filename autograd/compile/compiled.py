@@ -246,14 +246,15 @@ class Compiled(Generic[R]):
         _check_columns(self.__name__, how, columns)
         # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for sum.
         weight = rule([0.0] * len(columns[0]))[1][0]
-        op = OpLabel(f"{how} {self.__name__}", "compiled")
+        text = f"{how} {self.__name__}"
         if _mode.comparisons is None:
             fast = self._fast(columns, weight, _mode.enabled)
             if fast is not None:
                 data, edges, leaves = fast
-                if leaves:  # backward() can skip checking that its children are leaves
-                    op = OpLabel(op, "compiled", distinct_leaves=True)
-                return _node(rule(data)[0], op, edges)
+                # With leaves only, backward() can skip checking that the children are leaves.
+                return _node(rule(data)[0], OpLabel(text, "compiled", distinct_leaves=True)
+                             if leaves else OpLabel(text, "compiled"), edges)
+        op = OpLabel(text, "compiled")
         samples = self._samples(how, columns)
         if _mode.comparisons is not None:
             # Called while another function is traced: eagerly, as a call would be.
