@@ -272,6 +272,41 @@ def test_a_failed_sample_adds_nothing_to_the_gradients() -> None:
     assert _close(result.grads[0], 0.5 * (1.0 / 3.0 + 1.0 / 3.0))
 
 
+# ---- samples side by side: @samples' lanes, then the rest one at a time -----------------------
+
+
+@pytest.mark.parametrize("name,fn,rows", EDGES, ids=[e[0] for e in EDGES])
+def test_every_edge_in_every_lane_and_in_the_rest(name: str, fn: Callable[..., Value],
+                                                  rows: list[list[float]]) -> None:
+    # Each edge case lands in lanes of @samples and among the samples left over after them.
+    batch = [rows[k % len(rows)] for k in range(2 * native.SAMPLES + 3)]
+    random.Random(name).shuffle(batch)
+    for as_values in (False, True):
+        args = [Value(2.0) if as_values else 2.0 for _ in rows[0]]
+        _check(_plan(fn, *args), batch)
+
+
+def test_guards_errors_and_captured_leaves_in_lanes() -> None:
+    w, b = Value(0.7), Value(-0.2)
+
+    def fn(x: float, y: Value) -> Value:
+        z = w * x + b
+        if z > 0.0:  # a guard on a line, in each lane
+            return (z * y).log() * w  # raises where z * y <= 0
+        return z * z * y
+
+    plan = _plan(fn, 1.0, Value(1.0))
+    program = native.write_native(plan, "fn")
+    assert "@samples" in program.ir
+    rng = random.Random(7)
+    rows = [[rng.choice([1.0, -1.0, 0.0, 2.5, math.inf]), rng.choice([1.0, -2.0, 0.5])]
+            for _ in range(4 * native.SAMPLES + 1)]
+    result = _check(plan, rows, [0.7, -0.2])
+    assert {0, 1, 2} <= set(result.status)  # each kind of sample, in the lanes
+    for n in range(1, 2 * native.SAMPLES + 2):  # every split into lanes and the rest
+        _check(plan, rows[:n], [0.7, -0.2])
+
+
 # ---- ops the writer cannot lower, and ops it has never seen -----------------------------------
 
 

@@ -121,12 +121,83 @@ class Builder:
         # The tables of line indices, one after another: passed to the code as %tables (data,
         # not IR: the IR stays small, and LLVM need not parse a million numbers).
         self.tables = array("i")
+        self._tables: dict[tuple[tuple[int, ...], ...], int] = {}
+        # How many samples' slots %vals and %g interleave (line k of lane j at k * lanes + j),
+        # and the lane load_line and store_line read and write there: see native's SAMPLES.
+        self.lanes = 1
+        self.lane = 0
+        # 1 for scalar code; else each value is a vector of that many samples' (native's
+        # @samples): the types and constants below are that width's.
+        self.width = 1
+        self.vector_math: set[str] = set()  # the vector intrinsics called
 
     def declarations(self) -> list[str]:
         """The declarations the code needs: fabs, and each C math function it calls."""
         return ["declare double @llvm.fabs.f64(double)",
+                *(f"declare {kind} @llvm.fabs.{name}({kind})"
+                  for name, kind in sorted((f"v{w}f64", f"<{w} x double>")
+                                           for w in map(int, self.vector_math))),
                 *(f"declare double @{symbol}({', '.join(['double'] * arity)})"
                   for symbol, arity in sorted(self.math.items()))]
+
+    # ---- the types and constants of the current width --------------------------------------
+
+    @property
+    def f(self) -> str:
+        """The type of a value: double, or a vector of them."""
+        return "double" if self.width == 1 else f"<{self.width} x double>"
+
+    @property
+    def bits(self) -> str:
+        """The type of a condition or an error flag: i1, or a vector of them."""
+        return "i1" if self.width == 1 else f"<{self.width} x i1>"
+
+    @property
+    def no(self) -> str:
+        return "false" if self.width == 1 else "zeroinitializer"
+
+    @property
+    def yes(self) -> str:
+        return "true" if self.width == 1 else self.splat("i1", "true")
+
+    @property
+    def i64(self) -> str:
+        """The type of a status: i64, or a vector of them."""
+        return "i64" if self.width == 1 else f"<{self.width} x i64>"
+
+    def integer(self, k: int) -> str:
+        return str(k) if self.width == 1 else self.splat("i64", str(k))
+
+    def c(self, literal: str) -> str:
+        """A double constant (an LLVM literal such as double(x) gives) at the width."""
+        return literal if self.width == 1 else self.splat("double", literal)
+
+    def splat(self, kind: str, literal: str) -> str:
+        return "<" + ", ".join([f"{kind} {literal}"] * self.width) + ">"
+
+    def fabs(self, x: str) -> str:
+        if self.width == 1:
+            return self.op(f"call double @llvm.fabs.f64(double {x})")
+        self.vector_math.add(str(self.width))
+        return self.op(f"call {self.f} @llvm.fabs.v{self.width}f64({self.f} {x})")
+
+    def call(self, symbol: str, args: list[str]) -> str:
+        """The C function symbol of args: a call, or one per sample at a width."""
+        if self.width == 1:
+            return self.op(f"call double @{symbol}({', '.join(f'double {x}' for x in args)})")
+        out = "undef"
+        for lane in range(self.width):
+            parts = [self.op(f"extractelement {self.f} {x}, i32 {lane}") for x in args]
+            one = self.op(f"call double @{symbol}({', '.join(f'double {x}' for x in parts)})")
+            out = self.op(f"insertelement {self.f} {out}, double {one}, i32 {lane}")
+        return out
+
+    def any(self, bits: str) -> str:
+        """An i1: whether any sample's condition holds (the condition itself at width 1)."""
+        if self.width == 1:
+            return bits
+        packed = self.op(f"bitcast {self.bits} {bits} to i{self.width}")
+        return self.op(f"icmp ne i{self.width} {packed}, 0", "any")
 
     def fresh(self, base: str = "t") -> str:
         self.count += 1
@@ -149,10 +220,14 @@ class Builder:
         self.block = label
 
     def table(self, rows: list[list[int]]) -> int:
-        """Rows of ints (line indices, flags) into the tables; returns where they start."""
-        start = len(self.tables)
-        for row in rows:
-            self.tables.extend(row)
+        """Rows of ints (line indices, flags) into the tables; returns where they start (the
+        same rows written twice, as by two functions of one program, are stored once)."""
+        key = tuple(map(tuple, rows))
+        start = self._tables.get(key)
+        if start is None:
+            start = self._tables[key] = len(self.tables)
+            for row in rows:
+                self.tables.extend(row)
         return start
 
     def loop(self, count: int | str, carried: list[tuple[str, str]],
@@ -188,37 +263,48 @@ class Builder:
         return self.op(f"zext i32 {self.op(f'load i32, ptr {pointer}')} to i64", "line")
 
     def load_line(self, array: str, index: str | int, base: str = "t") -> str:
-        pointer = self.op(f"getelementptr inbounds double, ptr {array}, i64 {index}", "p")
-        return self.op(f"load double, ptr {pointer}", base)
+        if self.width > 1:  # every sample's value of the line: its lanes, side by side
+            return self.op(f"load {self.f}, ptr {self.slot(array, index)}, align 8", base)
+        return self.op(f"load double, ptr {self.slot(array, index)}", base)
 
     def store_line(self, array: str, index: str | int, value: str) -> None:
-        pointer = self.op(f"getelementptr inbounds double, ptr {array}, i64 {index}", "p")
-        self.emit(f"store double {value}, ptr {pointer}")
+        if self.width > 1:
+            self.emit(f"store {self.f} {value}, ptr {self.slot(array, index)}, align 8")
+            return
+        self.emit(f"store double {value}, ptr {self.slot(array, index)}")
+
+    def slot(self, array: str, index: str | int) -> str:
+        """The address of entry index of array: of the current lane's, in %vals and %g."""
+        if self.lanes > 1 and array in ("%vals", "%g"):
+            return self.op(f"getelementptr inbounds [{self.lanes} x double], ptr {array}, "
+                           f"i64 {index}, i64 {self.lane}", "p")
+        return self.op(f"getelementptr inbounds double, ptr {array}, i64 {index}", "p")
 
     # ---- i1 helpers: None is "false" (cannot fail) ----------------------------------------
 
     def either(self, a: str | None, b: str | None) -> str | None:
         if a is None or b is None:
             return a if b is None else b
-        return self.op(f"or i1 {a}, {b}", "err")
+        return self.op(f"or {self.bits} {a}, {b}", "err")
 
     def both(self, a: str, b: str | None) -> str | None:
-        return None if b is None else self.op(f"and i1 {a}, {b}", "err")
+        return None if b is None else self.op(f"and {self.bits} {a}, {b}", "err")
 
     def pick(self, test: str, a: str | None, b: str | None) -> str | None:
         if a is None and b is None:
             return None
-        return self.op(f"select i1 {test}, i1 {a or 'false'}, i1 {b or 'false'}", "err")
+        bits = self.bits
+        return self.op(f"select {bits} {test}, {bits} {a or self.no}, {bits} {b or self.no}",
+                       "err")
 
     def is_nan(self, x: str) -> str:
-        return self.op(f"fcmp uno double {x}, {x}", "nan")
+        return self.op(f"fcmp uno {self.f} {x}, {x}", "nan")
 
     def is_finite(self, x: str) -> str:
-        size = self.op(f"call double @llvm.fabs.f64(double {x})")
-        return self.op(f"fcmp olt double {size}, {_INF}", "finite")
+        return self.op(f"fcmp olt {self.f} {self.fabs(x)}, {self.c(_INF)}", "finite")
 
     def not_finite(self, x: str) -> str:
-        return self.op(f"xor i1 {self.is_finite(x)}, true", "nf")
+        return self.op(f"xor {self.bits} {self.is_finite(x)}, {self.yes}", "nf")
 
 
 class Lowerer:
@@ -258,7 +344,7 @@ class Lowerer:
         b = self.b
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
                 and not isinstance(node.value, bool):
-            return double(node.value), None
+            return b.c(double(node.value)), None
         if isinstance(node, ast.Name):
             match = _HOLE.fullmatch(node.id)
             if match:
@@ -269,17 +355,17 @@ class Lowerer:
             raise Unsupported(f"the code reads the name {node.id!r}")
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
                 and node.value.id == "math" and isinstance(getattr(math, node.attr, None), float):
-            return double(getattr(math, node.attr)), None
+            return b.c(double(getattr(math, node.attr))), None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             x, err = self.value(node.operand, source)
-            return (b.op(f"fneg double {x}") if isinstance(node.op, ast.USub) else x), err
+            return (b.op(f"fneg {b.f} {x}") if isinstance(node.op, ast.USub) else x), err
         if isinstance(node, ast.BinOp):
             return self.binary(node, source)
         if isinstance(node, ast.IfExp):
             test, test_err = self.test(node.test, source)
             yes, yes_err = self.value(node.body, source)
             no, no_err = self.value(node.orelse, source)
-            picked = b.op(f"select i1 {test}, double {yes}, double {no}")
+            picked = b.op(f"select {b.bits} {test}, {b.f} {yes}, {b.f} {no}")
             return picked, b.either(test_err, b.pick(test, yes_err, no_err))
         if isinstance(node, ast.Call) and not node.keywords:
             return self.call(node, source)
@@ -296,9 +382,9 @@ class Lowerer:
             type(node.op))
         if kind is None:
             raise Unsupported(f"cannot lower the operator {type(node.op).__name__}")
-        out = b.op(f"{kind} double {a}, {c}")
+        out = b.op(f"{kind} {b.f} {a}, {c}")
         if kind == "fdiv":  # ZeroDivisionError, for any numerator
-            err = b.either(err, b.op(f"fcmp oeq double {c}, 0.0", "zero"))
+            err = b.either(err, b.op(f"fcmp oeq {b.f} {c}, {b.c('0.0')}", "zero"))
         return out, err
 
     def power(self, a: str, a_err: str | None, exponent: ast.expr,
@@ -309,14 +395,14 @@ class Lowerer:
             return a, a_err  # pow(x, 1) is x, to the bit
         c, c_err = self.value(exponent, source)
         if k == 2.0:  # one correctly rounded product; pow(x, 2) may differ in the last bit
-            out = b.op(f"fmul double {a}, {a}")
+            out = b.op(f"fmul {b.f} {a}, {a}")
         else:
             b.math["pow"] = 2
-            out = b.op(f"call double @pow(double {a}, double {c})")
+            out = b.call("pow", [a, c])
         # Python's float ** raises where finite operands give inf (0 ** -1, an overflow) or NaN
         # (a negative base's fractional power, a complex number in Python: never reached, as
         # the codes call math.pow first).
-        finite = b.op(f"and i1 {b.is_finite(a)}, {b.is_finite(c)}")
+        finite = b.op(f"and {b.bits} {b.is_finite(a)}, {b.is_finite(c)}")
         err = b.both(finite, b.not_finite(out))
         return out, b.either(b.either(a_err, c_err), err)
 
@@ -325,7 +411,7 @@ class Lowerer:
         function = node.func
         if isinstance(function, ast.Name) and function.id == "abs" and len(node.args) == 1:
             x, err = self.value(node.args[0], source)
-            return b.op(f"call double @llvm.fabs.f64(double {x})"), err
+            return b.fabs(x), err
         if isinstance(function, ast.Name) and function.id == "fsum" and len(node.args) == 1 \
                 and isinstance(node.args[0], (ast.Tuple, ast.List)):
             return self.fsum(node.args[0].elts, source)
@@ -338,8 +424,8 @@ class Lowerer:
             for item in node.args[0].elts[1:]:
                 x, x_err = self.value(item, source)
                 err = b.either(err, x_err)
-                better = b.op(f"fcmp {predicate} double {x}, {best}")
-                best = b.op(f"select i1 {better}, double {x}, double {best}")
+                better = b.op(f"fcmp {predicate} {b.f} {x}, {best}")
+                best = b.op(f"select {b.bits} {better}, {b.f} {x}, {b.f} {best}")
             return best, err
         if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) \
                 and function.value.id == "math":
@@ -350,21 +436,23 @@ class Lowerer:
                 args.append(x)
                 err = b.either(err, x_err)
             b.math[symbol] = len(args)
-            out = b.op(f"call double @{symbol}({', '.join(f'double {x}' for x in args)})")
+            out = b.call(symbol, args)
             # CPython's math functions raise where the C function gives NaN from numbers, or
             # inf from finite numbers (a pole, a domain error, an overflow).
             nan_in: str | None = None
             finite_in: str | None = None
             for x in args:
                 nan_x = b.is_nan(x)
-                nan_in = nan_x if nan_in is None else b.op(f"or i1 {nan_in}, {nan_x}")
+                nan_in = nan_x if nan_in is None else b.op(f"or {b.bits} {nan_in}, {nan_x}")
                 fin_x = b.is_finite(x)
-                finite_in = fin_x if finite_in is None else b.op(f"and i1 {finite_in}, {fin_x}")
+                finite_in = fin_x if finite_in is None else b.op(
+                    f"and {b.bits} {finite_in}, {fin_x}")
             assert nan_in is not None and finite_in is not None
-            made_nan = b.op(f"and i1 {b.is_nan(out)}, {b.op(f'xor i1 {nan_in}, true')}")
-            size = b.op(f"call double @llvm.fabs.f64(double {out})")
-            made_inf = b.op(f"and i1 {b.op(f'fcmp oeq double {size}, {_INF}')}, {finite_in}")
-            return out, b.either(err, b.op(f"or i1 {made_nan}, {made_inf}", "err"))
+            made_nan = b.op(f"and {b.bits} {b.is_nan(out)}, "
+                            f"{b.op(f'xor {b.bits} {nan_in}, {b.yes}')}")
+            infinite = b.op(f"fcmp oeq {b.f} {b.fabs(out)}, {b.c(_INF)}")
+            made_inf = b.op(f"and {b.bits} {infinite}, {finite_in}")
+            return out, b.either(err, b.op(f"or {b.bits} {made_nan}, {made_inf}", "err"))
         raise Unsupported(f"cannot lower the call {ast.dump(function)[:60]} in {source!r:.80}")
 
     # ---- fsum: a compensated sum, in order -------------------------------------------------
@@ -409,6 +497,9 @@ class Lowerer:
             self.hole_at = outer
             return x, err
 
+        if b.width > 1:  # each sample's terms in order, the samples side by side
+            self.fsum_samples(state, term, count)
+            return
         def body(j: str, carried: list[str]) -> list[str]:
             s, c, largest, err = carried
             xs = "undef"
@@ -454,6 +545,32 @@ class Lowerer:
             x, x_err = term(str(k))
             state.add(x, x_err)
 
+    def fsum_samples(self, state: Sum, term: Callable[[str], tuple[str, str | None]],
+                     count: int) -> None:
+        """fsum_loop's terms added one after another, each a vector of the samples' terms:
+        the samples are the lanes, so their sums wait for no other."""
+        b = self.b
+        f, bits = b.f, b.bits
+
+        def body(j: str, carried: list[str]) -> list[str]:
+            s, c, largest, err = carried
+            x, x_err = term(j)
+            one = Sum(b)
+            one.s, one.c = s, c
+            one.add(x, x_err)
+            size = b.fabs(x)
+            larger = b.op(f"fcmp ogt {f} {size}, {largest}")
+            largest = b.op(f"select {bits} {larger}, {f} {size}, {f} {largest}", "largest")
+            return [one.s, one.c, largest, b.either(err, one.err) or b.no]
+
+        before = state.s
+        state.s, state.c, largest, state.err = b.loop(
+            count, [(f, state.s), (f, state.c), (f, b.c("0.0")), (bits, state.err or b.no)], body)
+        # As fsum_loop's: flagged wherever an overflow could come out otherwise than math.fsum.
+        big = b.op(f"fcmp oge {f} {largest}, {b.c(double(2.0 ** 1021 / count))}")
+        far = b.op(f"fcmp oge {f} {b.fabs(before)}, {b.c(double(2.0 ** 1021))}")
+        state.err = b.either(state.err, b.op(f"or {bits} {big}, {far}", "err"))
+
     # ---- conditions (i1) -------------------------------------------------------------------
 
     def test(self, node: ast.expr, source: str) -> tuple[str, str | None]:
@@ -467,8 +584,8 @@ class Lowerer:
                 predicate = _PREDICATES.get(type(op))
                 if predicate is None:
                     raise Unsupported(f"cannot lower the comparison {type(op).__name__}")
-                one = b.op(f"fcmp {predicate} double {left}, {right}", "cmp")
-                result = one if result is None else b.op(f"and i1 {result}, {one}")
+                one = b.op(f"fcmp {predicate} {b.f} {left}, {right}", "cmp")
+                result = one if result is None else b.op(f"and {b.bits} {result}, {one}")
                 left = right
             assert result is not None
             return result, err
@@ -479,18 +596,19 @@ class Lowerer:
                 other, other_err = self.test(item, source)
                 if isinstance(node.op, ast.And):
                     err = b.either(err, b.both(result, other_err))
-                    result = b.op(f"and i1 {result}, {other}")
+                    result = b.op(f"and {b.bits} {result}, {other}")
                 else:
-                    err = b.either(err, b.both(b.op(f"xor i1 {result}, true"), other_err))
-                    result = b.op(f"or i1 {result}, {other}")
+                    err = b.either(err, b.both(b.op(f"xor {b.bits} {result}, {b.yes}"),
+                                               other_err))
+                    result = b.op(f"or {b.bits} {result}, {other}")
             return result, err
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             inner, err = self.test(node.operand, source)
-            return b.op(f"xor i1 {inner}, true"), err
+            return b.op(f"xor {b.bits} {inner}, {b.yes}"), err
         if isinstance(node, ast.Constant) and type(node.value) is bool:
-            return ("true" if node.value else "false"), None
+            return (b.yes if node.value else b.no), None
         x, err = self.value(node, source)  # a number's truth: nonzero, NaN included
-        return b.op(f"fcmp une double {x}, 0.0"), err
+        return b.op(f"fcmp une {b.f} {x}, {b.c('0.0')}"), err
 
 
 _PREDICATES: dict[type, str] = {ast.Lt: "olt", ast.LtE: "ole", ast.Gt: "ogt", ast.GtE: "oge",
@@ -507,17 +625,18 @@ class Sum:
 
     def __init__(self, b: Builder) -> None:
         self.b = b
-        self.s, self.c = "0.0", "0.0"
+        self.s, self.c = b.c("0.0"), b.c("0.0")
         self.err: str | None = None
 
     def add(self, x: str, err: str | None) -> None:
         b = self.b
         # TwoSum: s + x is exactly t + e.
-        t = b.op(f"fadd double {self.s}, {x}", "s")
-        z = b.op(f"fsub double {t}, {self.s}")
-        s_part = b.op(f"fsub double {self.s}, {b.op(f'fsub double {t}, {z}')}")
-        e = b.op(f"fadd double {s_part}, {b.op(f'fsub double {x}, {z}')}")
-        self.c = b.op(f"fadd double {self.c}, {e}", "c")
+        f = b.f
+        t = b.op(f"fadd {f} {self.s}, {x}", "s")
+        z = b.op(f"fsub {f} {t}, {self.s}")
+        s_part = b.op(f"fsub {f} {self.s}, {b.op(f'fsub {f} {t}, {z}')}")
+        e = b.op(f"fadd {f} {s_part}, {b.op(f'fsub {f} {x}, {z}')}")
+        self.c = b.op(f"fadd {f} {self.c}, {e}", "c")
         self.s = t
         self.err = b.either(self.err, err)
 
@@ -529,8 +648,8 @@ class Sum:
         inf or NaN without raising, and this sample runs eagerly, to the same result."""
         b = self.b
         finite = b.is_finite(self.s)
-        compensated = b.op(f"fadd double {self.s}, {self.c}")
-        out = b.op(f"select i1 {finite}, double {compensated}, double {self.s}", "fsum")
+        compensated = b.op(f"fadd {b.f} {self.s}, {self.c}")
+        out = b.op(f"select {b.bits} {finite}, {b.f} {compensated}, {b.f} {self.s}", "fsum")
         return out, b.either(self.err, b.not_finite(out))
 
 

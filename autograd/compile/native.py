@@ -66,6 +66,10 @@ __all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
 # fast-math: floats are never reassociated, at any level.
 OPT_LEVEL = 3
 
+# How many samples @samples runs side by side, where a program has no guards (see
+# _Writer.sample): the n % SAMPLES left over run one at a time.
+SAMPLES = 4
+
 # The native function: (inputs, n, captured, weight, backward, data, status, grads,
 # value_grads, vals, g) -> None.
 _BATCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
@@ -92,6 +96,7 @@ class NativeProgram:
     failed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _scratch: Any = field(default=None, repr=False)
+    lanes: int = 1  # the samples run side by side (their slots interleave in the scratch)
 
     def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
                   weight: float, backward: bool) -> BatchResult:
@@ -133,7 +138,9 @@ class NativeProgram:
         mine = self._lock.acquire(blocking=False)  # another thread's call: scratch of its own
         try:
             if not mine or self._scratch is None:
-                scratch = ((ctypes.c_double * self.lines)(), (ctypes.c_double * self.lines)())
+                # Each line's value and gradient in every lane.
+                size = self.lines * self.lanes
+                scratch = ((ctypes.c_double * size)(), (ctypes.c_double * size)())
                 if mine:
                     self._scratch = scratch
             else:
@@ -207,7 +214,7 @@ def write_native(plan: Plan, name: str) -> NativeProgram:
         tuple(lines[i].operands[0] - plan.count for i in plan.children
               if lines[i].key == "input"),
         plan.slots, len(writer.outputs), max(len(lines), 1), _BATCH(address), engine,
-        _int32s(writer.b.tables))
+        _int32s(writer.b.tables), lanes=writer.b.lanes)
 
 
 def _int32s(numbers: array[int]) -> Any:
@@ -237,7 +244,17 @@ class _Writer:
         self.grad_needed = [i not in constants if line.key == "leaf"
                             else line.key != "input" or line.operands[0] >= count
                             for i, line in enumerate(self.lines)]
-        self.err: str | None = None  # the sample's error flag so far
+        # The samples one function runs side by side (see SAMPLES), and each one's error flag
+        # so far: the number's own sample and the others', one lane each.
+        self.lanes = 1
+        self.err: list[str | None] = [None]
+        # Where a lane's guard failed, its status (1, or 2 after an error): None while none.
+        self.stop: list[str | None] = [None]
+        # In @samples' backward pass, which samples' derivatives count (see step).
+        self.alive: str | None = None
+        # The program also gets @samples, SAMPLES samples at a time; their slots in %vals and
+        # %g interleave (Builder.slot), as the scalar @sample reads them too.
+        self.b.lanes = SAMPLES
         self.assigned: set[int] = set()  # the lines the backward pass gives a gradient
         # The lines that read no input, computed once for the batch (Plan.invariant): their
         # gradients add up over the samples, their steps taken once after the loop.
@@ -262,6 +279,8 @@ class _Writer:
 
     def module(self, name: str) -> str:
         sample = self.sample()
+        if self.b.lanes > 1:
+            sample += ["", *self.sample(self.b.lanes)]
         once = self.once_functions()
         batch = self.batch()
         label = "".join(ch if ch.isprintable() and ch != "\n" else "?" for ch in name)
@@ -290,10 +309,9 @@ class _Writer:
         """A function @name of signature whose body emit() writes, returning its error flag."""
         b = self.b
         b.lines, b.block = ["entry:"], "entry"
-        self.err = None
+        self.lanes, self.err = 1, [None]
         emit()
-        b.emit(f"ret i1 {self.err or 'false'}")
-        self.err = None
+        b.emit(f"ret i1 {self.err[0] or 'false'}")
         return [f"define internal i1 @{name}({signature}) {{", *b.lines, "}", ""]
 
     def table_loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
@@ -314,11 +332,33 @@ class _Writer:
 
         return b.loop(len(rows), carried, one)
 
+    def each_lane(self, emit: Callable[[int], Any]) -> list[Any]:
+        """emit(lane) for each lane of the function written, the Builder reading and writing
+        that lane's slots; the list of what each returned."""
+        results = []
+        for lane in range(self.lanes):
+            self.b.lane = lane
+            results.append(emit(lane))
+        self.b.lane = 0
+        return results
+
+    def add_errors(self, errors: Sequence[str | None]) -> None:
+        self.err = [self.b.either(mine, more) for mine, more in zip(self.err, errors)]
+
     # ---- one sample: forward, guards, backward -----------------------------------------------
 
-    def sample(self) -> list[str]:
+    def sample(self, lanes: int = 1) -> list[str]:
+        """@sample, one sample's code; with lanes > 1 (a program without guards), @samples:
+        the same code for that many samples side by side, each line's op for one after the
+        other's, returning their statuses. A sample's math is a chain of operations each
+        waiting for the last (a weighted sum's additions, in order): several samples' chains
+        keep the processor busy where one leaves it waiting (the moons step's forward pass
+        ran 3x faster, python -m benchmarks: mlp_step)."""
         b, plan = self.b, self.plan
         b.lines, b.block = ["entry:"], "entry"
+        # At a width, one vector of that many samples' values: a single "lane" of the code.
+        self.lanes, self.err, self.stop = 1, [None], [None]
+        b.width = lanes
         checks: dict[int, list[tuple[int, str, Any, bool]]] = {}
         for guard in plan.guards:
             a, _, other, _ = guard
@@ -337,15 +377,17 @@ class _Writer:
         self.forward(segment)
         # Each output's data, inf or NaN: as the Python code's FloatingPointError.
         for k in dict.fromkeys(self.outputs):
-            self.err = b.either(self.err, b.not_finite(b.load_line("%vals", k)))
+            self.add_errors(self.each_lane(lambda _: b.not_finite(b.load_line("%vals", k))))  # noqa: B023 - called at once
+        if lanes > 1:
+            return self.samples()
         # A forward error: status 2, and no backward pass (it would add to the sums).
         failed, fine = b.label("failed"), b.label("forward_done")
-        err = self.err or "false"
+        err = self.err[0] or "false"
         b.emit(f"br i1 {err}, label %{failed}, label %{fine}")
         b.start(failed)
         b.emit("ret i64 2")
         b.start(fine)
-        self.err = None
+        self.err = [None]
         backward, data_only = b.label("backward"), b.label("data_only")
         b.emit(f"br i1 %backward, label %{backward}, label %{data_only}")
         b.start(data_only)
@@ -355,10 +397,49 @@ class _Writer:
             self.backward()
         # A backward error: 3, which spoils the batch's sums (run_batch then runs the
         # samples one at a time, as the Python program does).
-        err = self.err or "false"
+        err = self.err[0] or "false"
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 3, i64 0')}")
         return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
                 "i1 %backward, ptr noalias %tables) {", *b.lines, "}"]
+
+    def samples(self) -> list[str]:
+        """@samples' end, after the forward pass: each sample's status, 2 for a forward error
+        (or its first failed guard's). Every sample takes the backward pass, into its own
+        lane: a failed sample's derivatives are not added up (see batch)."""
+        b = self.b
+        kind = b.i64
+        failed = self.err[0] or b.no
+        stop = self.stop[0]
+
+        def statuses(later: str) -> str:
+            out = b.op(f"select {b.bits} {failed}, {kind} {b.integer(2)}, {kind} {later}", "status")
+            if stop is not None:  # a failed guard's status comes first
+                stopped = b.op(f"icmp ne {kind} {stop}, {b.integer(0)}")
+                out = b.op(f"select {b.bits} {stopped}, {kind} {stop}, {kind} {out}", "status")
+            return out
+
+        backward, data_only = b.label("backward"), b.label("data_only")
+        b.emit(f"br i1 {b.any('%sweeps')}, label %{backward}, label %{data_only}")
+        b.start(data_only)
+        b.emit(f"ret {kind} {statuses(b.integer(0))}")
+        b.start(backward)
+        self.err = [None]
+        # The samples whose derivatives count: the others' steps add 0 (see step).
+        alive = b.op(f"and {b.bits} %sweeps, {b.op(f'xor {b.bits} {failed}, {b.yes}')}")
+        if stop is not None:
+            alive = b.op(f"and {b.bits} {alive}, "
+                         f"{b.op(f'icmp eq {kind} {stop}, {b.integer(0)}')}", "alive")
+        self.alive = alive
+        if len(self.outputs) == 1:
+            self.backward()
+        self.alive = None
+        err = self.err[0]
+        later = (b.op(f"select {b.bits} {err}, {kind} {b.integer(3)}, {kind} {b.integer(0)}") if err
+                 else b.integer(0))
+        b.emit(f"ret {kind} {statuses(later)}")
+        bits, b.width = b.bits, 1
+        return [f"define internal {kind} @samples(ptr noalias %vals, ptr noalias %g, "
+                f"{bits} %sweeps, ptr noalias %tables) {{", *b.lines, "}"]
 
     def forward(self, segment: list[int]) -> None:
         """The segment's lines, in groups of one depth and one code (as a template)."""
@@ -384,17 +465,26 @@ class _Writer:
         key = self.lines[rows[0][0]].key
 
         def body(entry: Any, carried: list[str]) -> list[str]:
-            lowerer.hole_at = lambda number: b.load_line(
-                "%vals", entry(b.op(f"add i64 {number}, 1")))
-            value, err = lowerer.source(template)
-            b.store_line("%vals", entry(0), value)
-            return [b.either(carried[0], err) or "false"]
+            holes: dict[str, str] = {}  # each hole's line, read once for all the lanes
+
+            def hole(number: str) -> str:
+                if number not in holes:
+                    holes[number] = entry(b.op(f"add i64 {number}, 1"))
+                return b.load_line("%vals", holes[number])
+
+            def one(lane: int) -> str:
+                lowerer.hole_at = hole
+                value, err = lowerer.source(template)
+                b.store_line("%vals", target, value)
+                return b.either(carried[lane], err) or b.no
+
+            target = entry(0)
+            return self.each_lane(one)
 
         shown = template if len(template) < 100 else f"{template[:97]}..."
-        err = self.table_loop(rows, [("i1", "false")], body,
-                              f"forward: {len(rows)} x {key}: {shown}\n  ;   "
-                              f"{self.names(rows)}")[0]
-        self.err = b.either(self.err, err)
+        self.add_errors(self.table_loop(rows, [(b.bits, b.no)] * self.lanes, body,
+                                        f"forward: {len(rows)} x {key}: {shown}\n  ;   "
+                                        f"{self.names(rows)}"))
 
     def names(self, rows: list[list[int]], shown: int = 4) -> str:
         """The first rows' lines by their labels (nn's paths shortened), for a comment."""
@@ -410,16 +500,36 @@ class _Writer:
         test = f"{self.operand(a)} {symbol} {self.operand(other)}"
         if symbol == "==" and not isinstance(other, int):
             test = _same_number(self.operand(a), other)
+        if b.width > 1:
+            self.lane_guard(0, test, outcome)
+            return
         holds, err = self.lowerer.test(self.lowerer.parse(test), test)
-        self.err = b.either(self.err, err)
+        self.add_errors([err])
         fails = b.op(f"xor i1 {holds}, true") if outcome else holds
         fail, ok = b.label("guard.fails"), b.label("guard.holds")
         b.emit(f"; guard: {test}" if len(test) < 100 else "; guard")
         b.emit(f"br i1 {fails}, label %{fail}, label %{ok}")
         b.start(fail)
-        err = self.err or "false"
+        err = self.err[0] or "false"
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 1')}")
         b.start(ok)
+
+    def lane_guard(self, lane: int, test: str, outcome: bool) -> None:
+        """The guard in @samples: no branch, each sample's status kept where its guard is the
+        first to fail (the sample's code runs on, its results unused)."""
+        b = self.b
+        kind = b.i64
+        holds, err = self.lowerer.test(self.lowerer.parse(test), test)
+        self.err[lane] = b.either(self.err[lane], err)
+        fails = b.op(f"xor {b.bits} {holds}, {b.yes}") if outcome else holds
+        err = self.err[lane]
+        two, one = b.integer(2), b.integer(1)
+        status = b.op(f"select {b.bits} {err}, {kind} {two}, {kind} {one}") if err else one
+        stops = b.op(f"select {b.bits} {fails}, {kind} {status}, {kind} {b.integer(0)}", "stop")
+        before = self.stop[lane]
+        self.stop[lane] = stops if before is None else b.op(
+            f"select {b.bits} {b.op(f'icmp ne {kind} {before}, {b.integer(0)}')}, {kind} {before}, "
+            f"{kind} {stops}", "stop")
 
     def backward(self) -> None:
         """The sweep's steps, d_child (+)= d_node * local, as the Python writer writes them
@@ -431,9 +541,12 @@ class _Writer:
         # Python program (the same floats, added in the same association): always +=.
         # So do those of the lines computed once, whose steps come after the loop.
         summed = self.summed() | self.once
-        one = double(1.0)
-        b.store_line("%g", output, b.op(f"fadd double {b.load_line('%g', output)}, {one}")
-                     if output in summed else one)
+        one = b.c(double(1.0))
+        if self.alive is not None:  # a failed sample's lane adds nothing to the sums
+            one = b.op(f"select {b.bits} {self.alive}, {b.f} {one}, {b.f} {b.c('0.0')}")
+        self.each_lane(lambda _: b.store_line(
+            "%g", output, b.op(f"fadd {b.f} {b.load_line('%g', output)}, {one}")
+            if output in summed else one))
         depth = {output: 0}
         groups: dict[tuple[int, Any], list[list[Any]]] = {}
         once_groups: dict[tuple[int, Any], list[list[Any]]] = {}
@@ -473,7 +586,8 @@ class _Writer:
         zeros = [[i] for i in sorted(self.assigned - summed - {output})]
         if zeros:
             def zero(entry: Any, carried: list[str]) -> list[str]:
-                b.store_line("%g", entry(0), double(0.0))
+                node = entry(0)
+                self.each_lane(lambda _: b.store_line("%g", node, b.c(double(0.0))))
                 return []
 
             self.table_loop(zeros, [], zero, "d node = 0 for this sample")
@@ -505,65 +619,97 @@ class _Writer:
             at += 1 + width
 
         def body(entry: Any, carried: list[str]) -> list[str]:
-            upstream = b.load_line("%g", entry(0), "up")
+            node = entry(0)
+            upstream = self.each_lane(lambda _: b.load_line("%g", node, "up"))
             skipped = b.block
+            nonzero: list[str] | None = None
             if skips:
                 # `if d_node:` as a branch around the node's steps: a gradient of exactly 0
                 # (a relu that is off) costs one test, not its steps (half a relu layer's
-                # backward pass, python -m benchmarks: mnist1d_step).
+                # backward pass, python -m benchmarks: mnist1d_step). Side by side, the
+                # steps run where any lane's is nonzero, and add 0 where it is 0.
                 steps, after = b.label("steps"), b.label("steps.done")
-                nonzero = b.op(f"fcmp une double {upstream}, 0.0", "nonzero")
-                b.emit(f"br i1 {nonzero}, label %{steps}, label %{after}")
+                nonzero = [b.op(f"fcmp une {b.f} {up}, {b.c('0.0')}", "nonzero")
+                           for up in upstream]
+                anyone = b.any(nonzero[0])
+                for other in nonzero[1:]:
+                    anyone = b.op(f"or i1 {anyone}, {b.any(other)}", "nonzero")
+                b.emit(f"br i1 {anyone}, label %{steps}, label %{after}")
                 b.start(steps)
-            err: str | None = carried[0]
+                if self.lanes == 1 and b.width == 1:
+                    nonzero = None  # the branch alone decides
+            err: list[str | None] = list(carried)
             for start, end, as_loop in uniform_runs(pieces, LOOP_AT):
                 template = shape[start]
                 if not as_loop:
-                    err = b.either(err, self.step(entry, str(pieces[start][1][0]), upstream,
-                                                  template))
+                    made = self.step(entry, str(pieces[start][1][0]), upstream, nonzero,
+                                     template)
+                    err = [b.either(mine, more) for mine, more in zip(err, made)]
                     continue
                 stride, first = len(pieces[start][1]), pieces[start][1][0]
 
                 def inner(j: str, values: list[str], stride: int = stride, first: int = first,
                           template: str = template) -> list[str]:
                     place = b.op(f"add i64 {b.op(f'mul i64 {j}, {stride}')}, {first}")
-                    made = self.step(entry, place, upstream, template)
-                    return [b.either(values[0], made) or "false"]
+                    made = self.step(entry, place, upstream, nonzero, template)
+                    return [b.either(mine, more) or b.no for mine, more in zip(values, made)]
 
-                err = b.either(err, b.loop(end - start, [("i1", "false")], inner)[0])
+                looped = b.loop(end - start, [(b.bits, b.no)] * self.lanes, inner)
+                err = [b.either(mine, more) for mine, more in zip(err, looped)]
             lowerer.hole_at = _no_row
             if skips:
                 ran = b.block
                 b.emit(f"br label %{after}")
                 b.start(after)
-                err = b.op(f"phi i1 [{carried[0]}, %{skipped}], [{err}, %{ran}]", "err")
-            return [err or "false"]
+                err = [b.op(f"phi {b.bits} [{before}, %{skipped}], [{mine or b.no}, %{ran}]",
+                            "err") for before, mine in zip(carried, err)]
+            return [mine or b.no for mine in err]
 
         key = self.lines[rows[0][0]].key
-        err = self.table_loop(rows, [("i1", "false")], body,
-                              f"backward: {len(rows)} x {key}, {len(shape)} steps each\n  ;   "
-                              f"d {self.names(rows)}")[0]
-        self.err = b.either(self.err, err)
+        self.add_errors(self.table_loop(rows, [(b.bits, b.no)] * self.lanes, body,
+                                        f"backward: {len(rows)} x {key}, {len(shape)} steps "
+                                        f"each\n  ;   d {self.names(rows)}"))
 
-    def step(self, entry: Any, place: str, upstream: str, template: str) -> str | None:
+    def step(self, entry: Any, place: str, upstream: list[str], nonzero: list[str] | None,
+             template: str) -> list[str | None]:
         """One step, its target at the row's place, then its local's holes:
-        d_target += d_node * local. Returns its error flag."""
+        d_target += d_node * local, in each lane (0 where nonzero says the lane's d_node is 0:
+        its local, perhaps inf, is not taken, as Python's `if d_node:` skips it). Returns each
+        lane's error flag."""
         b, lowerer = self.b, self.lowerer
         target = entry(place)
         kind = _kind(template)
-        err = None
-        if kind == "one":
-            term = upstream
-        elif kind == "minus one":
-            term = b.op(f"fneg double {upstream}")
-        else:
-            lowerer.hole_at = lambda number: b.load_line(
-                "%vals", entry(b.op(f"add i64 {b.op(f'add i64 {place}, 1')}, {number}")))
-            local, err = lowerer.source(template)
-            term = b.op(f"fmul double {upstream}, {local}", "term")
-        old = b.load_line("%g", target, "old")
-        b.store_line("%g", target, b.op(f"fadd double {old}, {term}", "grad"))
-        return err
+        holes: dict[str, str] = {}  # each hole's line, read once for all the lanes
+
+        def hole(number: str) -> str:
+            if number not in holes:
+                holes[number] = entry(b.op(f"add i64 {b.op(f'add i64 {place}, 1')}, {number}"))
+            return b.load_line("%vals", holes[number])
+
+        def one(lane: int) -> str | None:
+            err = None
+            if kind == "one":
+                term = upstream[lane]
+            elif kind == "minus one":
+                term = b.op(f"fneg {b.f} {upstream[lane]}")
+            else:
+                lowerer.hole_at = hole
+                local, err = lowerer.source(template)
+                term = b.op(f"fmul {b.f} {upstream[lane]}, {local}", "term")
+            # In @samples, a failed sample's lane and a d_node of 0 add 0 (the local, perhaps
+            # inf, not taken), and flag no error.
+            mask = self.alive
+            if nonzero is not None:
+                mask = nonzero[lane] if mask is None else b.op(
+                    f"and {b.bits} {mask}, {nonzero[lane]}")
+            if mask is not None:
+                term = b.op(f"select {b.bits} {mask}, {b.f} {term}, {b.f} {b.c('0.0')}")
+                err = b.both(mask, err)
+            old = b.load_line("%g", target, "old")
+            b.store_line("%g", target, b.op(f"fadd {b.f} {old}, {term}", "grad"))
+            return err
+
+        return self.each_lane(one)
 
     # ---- the batch: the loop over samples -------------------------------------------------------
 
@@ -571,40 +717,58 @@ class _Writer:
         b, plan = self.b, self.plan
         b.lines, b.block = ["entry:"], "entry"
         lines = self.lines
+        lanes = b.lanes  # SAMPLES where @samples runs them side by side, else 1
+        self.lanes = lanes  # every lane's copy of what all the samples read
         # The captured leaves and the constants: written once, read by every sample.
         rows = [[leaf.line, j] for j, leaf in enumerate(plan.captured)]
         total = double(0.0)
         if rows:
             def put(entry: Any, carried: list[str]) -> list[str]:
                 x = b.load_line("%captured", entry(1))
-                b.store_line("%vals", entry(0), x)
+                line = entry(0)
+                self.each_lane(lambda _: b.store_line("%vals", line, x))
                 return [b.op(f"fadd double {carried[0]}, {x}", "total")]
 
             total = self.table_loop(rows, [("double", total)], put,
                                     "the captured leaves, read once for the batch")[0]
         bad_captured = b.op(f"fcmp une double {b.op(f'fsub double {total}, {total}')}, 0.0")
         for line_index, number in plan.constants.items():
-            b.store_line("%vals", line_index, double(number))
+            for lane in range(lanes):
+                b.lane = lane
+                b.store_line("%vals", line_index, double(number))
+            b.lane = 0
         if self.once:  # an error there is every sample's: each runs eagerly, as in Python
             failed = b.op("call i1 @once(ptr %vals, ptr %tables)", "once_failed")
             bad_captured = b.op(f"or i1 {bad_captured}, {failed}")
+            if lanes > 1:
+                def share(entry: Any, carried: list[str]) -> list[str]:
+                    line = entry(0)
+                    x = b.load_line("%vals", line)
+                    self.each_lane(lambda _: b.store_line("%vals", line, x))
+                    return []
+
+                self.table_loop([[i] for i in sorted(self.once)], [], share,
+                                "the lines computed once, in every lane")
         b.emit("%wants = icmp ne i64 %backward, 0")
         summed = sorted((self.summed() | self.once) & self.assigned)
         if summed:  # the captured leaves' derivatives, added up in place over the samples
             def zero(entry: Any, carried: list[str]) -> list[str]:
-                b.store_line("%g", entry(0), double(0.0))
+                line = entry(0)
+                self.each_lane(lambda _: b.store_line("%g", line, double(0.0)))
                 return []
 
             self.table_loop([[c] for c in summed], [], zero, "d out / d leaf = 0")
+        self.lanes = 1
         inputs = sorted((line.operands[0], i) for i, line in enumerate(lines)
                         if line.key == "input")
         captured_children = [c for c in plan.children if lines[c].key == "leaf"]
         value_children = [c for c in plan.children if lines[c].key == "input"]
         m = len(self.outputs)
 
-        def one(k: str, carried: list[str]) -> list[str]:
+        def arrive(k: str) -> str:
+            """Sample k's numbers into the current lane's slots; whether they are bad (inf
+            or NaN: the arguments' numbers, then their Values' data, as Compiled checks)."""
             base = b.op(f"mul i64 {k}, {plan.slots}", "sample")
-            # The arguments' numbers, then their Values' data, as Compiled checks them.
             bad = bad_captured
             for lo, hi in ((0, plan.count), (plan.count, plan.slots)):
                 if hi > lo:
@@ -624,10 +788,11 @@ class _Writer:
 
                 self.table_loop([[slot, i] for slot, i in inputs], [], copy,
                                 "the sample's inputs")
-            # A bad sample runs without its backward pass: it must add nothing to the sums.
-            sweeps = b.op(f"and i1 %wants, {b.op(f'xor i1 {bad}, true')}")
-            ran = b.op(f"call i64 @sample(ptr %vals, ptr %g, i1 {sweeps}, ptr %tables)")
-            status = b.op(f"select i1 {bad}, i64 2, i64 {ran}", "status")
+            return bad
+
+        def leave(k: str, status: str) -> tuple[str, str]:
+            """Sample k's status, data and argument Values' derivatives out, from the current
+            lane; whether its derivatives count, and whether it spoils the sums."""
             ok = b.op(f"icmp eq i64 {status}, 0", "ok")
             pointer = b.op(f"getelementptr inbounds i64, ptr %status, i64 {k}", "p")
             b.emit(f"store i64 {status}, ptr {pointer}")
@@ -636,12 +801,67 @@ class _Writer:
                 x = b.load_line("%vals", out)
                 b.store_line("%data", at, b.op(f"select i1 {ok}, double {x}, double "
                                                f"{double(math.nan)}"))
+            counts = b.op(f"and i1 {ok}, %wants", "add")
             if m == 1:
-                self.value_gradients(k, b.op(f"and i1 {ok}, %wants", "add"), value_children)
-            spoiled = b.op(f"icmp eq i64 {status}, 3")
-            return [b.op(f"or i1 {carried[0]}, {spoiled}", "spoiled")]
+                self.value_gradients(k, counts, value_children)
+            return counts, b.op(f"icmp eq i64 {status}, 3")
 
-        spoiled = b.loop("%n", [("i1", "false")], one)[0]
+        def one(j: str, carried: list[str], first: str = "0") -> list[str]:
+            k = b.op(f"add i64 {first}, {j}", "k") if first != "0" else j
+            bad = arrive(k)
+            # A bad sample runs without its backward pass: it must add nothing to the sums.
+            sweeps = b.op(f"and i1 %wants, {b.op(f'xor i1 {bad}, true')}")
+            ran = b.op(f"call i64 @sample(ptr %vals, ptr %g, i1 {sweeps}, ptr %tables)")
+            _, spoils = leave(k, b.op(f"select i1 {bad}, i64 2, i64 {ran}", "status"))
+            return [b.op(f"or i1 {carried[0]}, {spoils}", "spoiled")]
+
+        def side_by_side(j: str, carried: list[str]) -> list[str]:
+            first = b.op(f"mul i64 {j}, {lanes}", "k")
+            ks = [b.op(f"add i64 {first}, {lane}", "k") for lane in range(lanes)]
+            self.lanes = lanes
+            bad = self.each_lane(lambda lane: arrive(ks[lane]))
+            # A bad sample runs without its backward pass: it must add nothing to the sums.
+            sweeps = "undef"
+            for lane in range(lanes):
+                sweep = b.op(f"and i1 %wants, {b.op(f'xor i1 {bad[lane]}, true')}")
+                sweeps = b.op(f"insertelement <{lanes} x i1> {sweeps}, i1 {sweep}, i32 {lane}")
+            ran = b.op(f"call <{lanes} x i64> @samples(ptr %vals, ptr %g, <{lanes} x i1> "
+                       f"{sweeps}, ptr %tables)", "ran")
+            spoiled = carried[0]
+            for lane in range(lanes):
+                b.lane = lane
+                status = b.op(f"select i1 {bad[lane]}, i64 2, i64 "
+                              f"{b.op(f'extractelement <{lanes} x i64> {ran}, i32 {lane}')}",
+                              "status")
+                spoiled = b.op(f"or i1 {spoiled}, {leave(ks[lane], status)[1]}", "spoiled")
+            b.lane = 0
+            self.lanes = 1
+            return [spoiled]
+
+        first = "0"
+        spoiled = "false"
+        if lanes > 1:
+            b.emit(f"; the samples {lanes} at a time, then the rest one at a time")
+            blocks = b.op(f"udiv i64 %n, {lanes}", "blocks")
+            spoiled = b.loop(blocks, [("i1", "false")], side_by_side)[0]
+            if summed:
+                # Lane j added up samples j, j + lanes, ...: their sums, in order, into lane 0,
+                # where the rest of the samples add theirs.
+                def merge(entry: Any, values: list[str]) -> list[str]:
+                    line = entry(0)
+                    total = b.load_line("%g", line)
+                    for lane in range(1, lanes):
+                        b.lane = lane
+                        total = b.op(f"fadd double {total}, {b.load_line('%g', line)}")
+                    b.lane = 0
+                    b.store_line("%g", line, total)
+                    return []
+
+                self.table_loop([[c] for c in summed], [], merge, "the lanes' sums")
+            first = b.op(f"mul i64 {blocks}, {lanes}", "first")
+        rest = b.op(f"sub i64 %n, {first}", "rest") if lanes > 1 else "%n"
+        spoiled = b.op(f"or i1 {spoiled}, "
+                       f"{b.loop(rest, [('i1', 'false')], lambda j, c: one(j, c, first))[0]}")
         if self.once_tables:
             failed = b.op("call i1 @once_backward(ptr %vals, ptr %g, ptr %tables)", "failed")
             spoiled = b.op(f"or i1 {spoiled}, {b.op(f'and i1 %wants, {failed}')}")
@@ -776,13 +996,24 @@ def _math_symbol(name: str, arity: int) -> str:
     return symbol
 
 
+def _host_features(llvm: Any) -> str:
+    """This processor's features for LLVM ("" where llvmlite cannot tell: a generic CPU's)."""
+    try:
+        return str(llvm.get_host_cpu_features().flatten())
+    except RuntimeError:
+        return ""
+
+
 def _jit(llvm: Any, ir: str, functions: dict[str, int]) -> tuple[Any, int]:
     """Parse, optimise and compile the IR; return the engine and @batch's address."""
     with _jit_lock:
         module = llvm.parse_assembly(ir)
         module.verify()
         # A machine per engine: the engine takes it over.
-        machine = llvm.Target.from_default_triple().create_target_machine(opt=OPT_LEVEL)
+        # For this machine's processor (its vector width: AVX2 or AVX-512 where it has them),
+        # not a generic x86-64 with 2-wide vectors: the code runs where it is compiled.
+        machine = llvm.Target.from_default_triple().create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=_host_features(llvm), opt=OPT_LEVEL)
         if OPT_LEVEL > 0:
             options = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
             builder = llvm.create_pass_builder(machine, options)
