@@ -3,24 +3,29 @@
 The same program the Python writer writes, in LLVM IR: the forward pass (each line lowered
 from its op's code in ``ops.OPS`` by ``lower``), the guards, then the backward sweep (each step
 ``d_child += d_node * local``, the local lowered from the op's ``local_code``), in the Python
-writer's order. One native call, ``batch``, runs every sample of a batch: it copies a sample's
-numbers in, runs the sample's function, writes its data and status, and adds up the
-gradients of the captured leaves. As in the Python program, the lines that read no input are
-computed once before that loop (@once) and their steps taken once after it (@once_backward).
+writer's order. One native call, ``batch``, runs every sample of a batch: it copies the
+samples' numbers in, runs them SAMPLES at a time through @samples (the sample's code on
+vectors, one lane per sample: one instruction does four samples' work) and the rest one at
+a time through @sample, writes their data and statuses, and adds up the gradients of the
+captured leaves. As in the Python program, the lines that read no input are computed once
+before that loop (@once) and their steps taken once after it (@once_backward).
 
-Each line's value lives in an array ``vals`` (one slot per line), its gradient in ``g``. Lines
-of one op whose code differs only in the lines it reads (a layer's dots, its relus) run as one
-loop over a table of line indices (data passed to the code, not IR), and so do the terms of a
-wide sum and the steps of their backward pass: the code does not grow with a layer's width.
-The MNIST-1D CNN's sample (65,000 lines of Python) is about 2,400 lines of IR.
+Each line's value lives in an array ``vals``, its gradient in ``g``, one slot per line and
+sample lane (line k's lanes side by side). Lines of one op whose code differs only in the
+lines it reads (a layer's dots, its relus) run as one loop over a table of line indices (data
+passed to the code, not IR), and so do the terms of a wide sum and the steps of their
+backward pass: the code does not grow with a layer's width. The MNIST-1D CNN's sample
+(65,000 lines of Python) is about 2,400 lines of IR for each of the two functions.
 
 A sample's status: 0 ok; 1 a guard came out otherwise; 2 where the Python code raises (a log of
 0, a division by 0, an overflow: see ``lower``) or gives inf or NaN (an output's data), or where
-its inputs or the captured leaves are inf or NaN (which run eagerly, as a call does). As in the
-Python program, the captured leaves' derivatives add up over the samples in place (the same
-association of the sums over samples; within a sample, grouping may reorder a gradient's
-terms, to about 1e-13 relative), and where a sample's backward pass fails or the sums come out inf
-or NaN, run_batch runs the samples one at a time, so that only that sample runs eagerly.
+its inputs or the captured leaves are inf or NaN (which run eagerly, as a call does). The
+captured leaves' derivatives add up over the samples in place, lane by lane (lane j: samples
+j, j + 4, ...), the lanes' sums then added in order, and the samples left over onto that: a
+different association from the Python program's sample after sample, to about 1e-15
+relative (within a sample, grouping may reorder a gradient's terms, to about 1e-13). Where a
+sample's backward pass fails or the sums come out inf or NaN, run_batch runs the samples one
+at a time, so that only that sample runs eagerly.
 
 Programs the writer cannot lower raise ``Unsupported``, and the Python backend runs them: ops
 without code in the table (logsumexp, softmax, log_softmax: their rules run in Python), codes
@@ -246,10 +251,9 @@ class _Writer:
                             for i, line in enumerate(self.lines)]
         # The samples one function runs side by side (see SAMPLES), and each one's error flag
         # so far: the number's own sample and the others', one lane each.
-        self.lanes = 1
-        self.err: list[str | None] = [None]
+        self.err: str | None = None  # the sample's error flag so far
         # Where a lane's guard failed, its status (1, or 2 after an error): None while none.
-        self.stop: list[str | None] = [None]
+        self.stop: str | None = None
         # In @samples' backward pass, which samples' derivatives count (see step).
         self.alive: str | None = None
         # The program also gets @samples, SAMPLES samples at a time; their slots in %vals and
@@ -309,9 +313,9 @@ class _Writer:
         """A function @name of signature whose body emit() writes, returning its error flag."""
         b = self.b
         b.lines, b.block = ["entry:"], "entry"
-        self.lanes, self.err = 1, [None]
+        self.err = None
         emit()
-        b.emit(f"ret i1 {self.err[0] or 'false'}")
+        b.emit(f"ret i1 {self.err or 'false'}")
         return [f"define internal i1 @{name}({signature}) {{", *b.lines, "}", ""]
 
     def table_loop(self, rows: list[list[int]], carried: list[tuple[str, str]],
@@ -333,32 +337,26 @@ class _Writer:
         return b.loop(len(rows), carried, one)
 
     def each_lane(self, emit: Callable[[int], Any]) -> list[Any]:
-        """emit(lane) for each lane of the function written, the Builder reading and writing
-        that lane's slots; the list of what each returned."""
+        """emit(lane) for each sample's lane of the slots (in @batch's scalar code), the
+        Builder reading and writing that lane's; the list of what each returned."""
         results = []
-        for lane in range(self.lanes):
+        for lane in range(self.b.lanes):
             self.b.lane = lane
             results.append(emit(lane))
         self.b.lane = 0
         return results
 
-    def add_errors(self, errors: Sequence[str | None]) -> None:
-        self.err = [self.b.either(mine, more) for mine, more in zip(self.err, errors)]
-
     # ---- one sample: forward, guards, backward -----------------------------------------------
 
-    def sample(self, lanes: int = 1) -> list[str]:
-        """@sample, one sample's code; with lanes > 1 (a program without guards), @samples:
-        the same code for that many samples side by side, each line's op for one after the
-        other's, returning their statuses. A sample's math is a chain of operations each
-        waiting for the last (a weighted sum's additions, in order): several samples' chains
-        keep the processor busy where one leaves it waiting (the moons step's forward pass
-        ran 3x faster, python -m benchmarks: mlp_step)."""
+    def sample(self, width: int = 1) -> list[str]:
+        """@sample, one sample's code; with width > 1, @samples: the same code on vectors
+        of that many samples' values (each line's lanes, side by side in %vals and %g),
+        returning their statuses. One instruction then does every sample's work (the moons
+        step's native call ran 2.4x faster, python -m benchmarks: mlp_step)."""
         b, plan = self.b, self.plan
         b.lines, b.block = ["entry:"], "entry"
-        # At a width, one vector of that many samples' values: a single "lane" of the code.
-        self.lanes, self.err, self.stop = 1, [None], [None]
-        b.width = lanes
+        self.err = self.stop = None
+        b.width = width
         checks: dict[int, list[tuple[int, str, Any, bool]]] = {}
         for guard in plan.guards:
             a, _, other, _ = guard
@@ -377,17 +375,17 @@ class _Writer:
         self.forward(segment)
         # Each output's data, inf or NaN: as the Python code's FloatingPointError.
         for k in dict.fromkeys(self.outputs):
-            self.add_errors(self.each_lane(lambda _: b.not_finite(b.load_line("%vals", k))))  # noqa: B023 - called at once
-        if lanes > 1:
+            self.err = b.either(self.err, b.not_finite(b.load_line("%vals", k)))
+        if width > 1:
             return self.samples()
         # A forward error: status 2, and no backward pass (it would add to the sums).
         failed, fine = b.label("failed"), b.label("forward_done")
-        err = self.err[0] or "false"
+        err = self.err or "false"
         b.emit(f"br i1 {err}, label %{failed}, label %{fine}")
         b.start(failed)
         b.emit("ret i64 2")
         b.start(fine)
-        self.err = [None]
+        self.err = None
         backward, data_only = b.label("backward"), b.label("data_only")
         b.emit(f"br i1 %backward, label %{backward}, label %{data_only}")
         b.start(data_only)
@@ -397,7 +395,7 @@ class _Writer:
             self.backward()
         # A backward error: 3, which spoils the batch's sums (run_batch then runs the
         # samples one at a time, as the Python program does).
-        err = self.err[0] or "false"
+        err = self.err or "false"
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 3, i64 0')}")
         return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
                 "i1 %backward, ptr noalias %tables) {", *b.lines, "}"]
@@ -408,11 +406,12 @@ class _Writer:
         lane: a failed sample's derivatives are not added up (see batch)."""
         b = self.b
         kind = b.i64
-        failed = self.err[0] or b.no
-        stop = self.stop[0]
+        failed = self.err or b.no
+        stop = self.stop
 
         def statuses(later: str) -> str:
-            out = b.op(f"select {b.bits} {failed}, {kind} {b.integer(2)}, {kind} {later}", "status")
+            out = b.op(f"select {b.bits} {failed}, {kind} {b.integer(2)}, {kind} {later}",
+                       "status")
             if stop is not None:  # a failed guard's status comes first
                 stopped = b.op(f"icmp ne {kind} {stop}, {b.integer(0)}")
                 out = b.op(f"select {b.bits} {stopped}, {kind} {stop}, {kind} {out}", "status")
@@ -423,7 +422,7 @@ class _Writer:
         b.start(data_only)
         b.emit(f"ret {kind} {statuses(b.integer(0))}")
         b.start(backward)
-        self.err = [None]
+        self.err = None
         # The samples whose derivatives count: the others' steps add 0 (see step).
         alive = b.op(f"and {b.bits} %sweeps, {b.op(f'xor {b.bits} {failed}, {b.yes}')}")
         if stop is not None:
@@ -433,9 +432,9 @@ class _Writer:
         if len(self.outputs) == 1:
             self.backward()
         self.alive = None
-        err = self.err[0]
-        later = (b.op(f"select {b.bits} {err}, {kind} {b.integer(3)}, {kind} {b.integer(0)}") if err
-                 else b.integer(0))
+        err = self.err
+        three, zero = b.integer(3), b.integer(0)
+        later = b.op(f"select {b.bits} {err}, {kind} {three}, {kind} {zero}") if err else zero
         b.emit(f"ret {kind} {statuses(later)}")
         bits, b.width = b.bits, 1
         return [f"define internal {kind} @samples(ptr noalias %vals, ptr noalias %g, "
@@ -465,26 +464,17 @@ class _Writer:
         key = self.lines[rows[0][0]].key
 
         def body(entry: Any, carried: list[str]) -> list[str]:
-            holes: dict[str, str] = {}  # each hole's line, read once for all the lanes
-
-            def hole(number: str) -> str:
-                if number not in holes:
-                    holes[number] = entry(b.op(f"add i64 {number}, 1"))
-                return b.load_line("%vals", holes[number])
-
-            def one(lane: int) -> str:
-                lowerer.hole_at = hole
-                value, err = lowerer.source(template)
-                b.store_line("%vals", target, value)
-                return b.either(carried[lane], err) or b.no
-
-            target = entry(0)
-            return self.each_lane(one)
+            lowerer.hole_at = lambda number: b.load_line(
+                "%vals", entry(b.op(f"add i64 {number}, 1")))
+            value, err = lowerer.source(template)
+            b.store_line("%vals", entry(0), value)
+            return [b.either(carried[0], err) or b.no]
 
         shown = template if len(template) < 100 else f"{template[:97]}..."
-        self.add_errors(self.table_loop(rows, [(b.bits, b.no)] * self.lanes, body,
-                                        f"forward: {len(rows)} x {key}: {shown}\n  ;   "
-                                        f"{self.names(rows)}"))
+        err = self.table_loop(rows, [(b.bits, b.no)], body,
+                              f"forward: {len(rows)} x {key}: {shown}\n  ;   "
+                              f"{self.names(rows)}")[0]
+        self.err = b.either(self.err, err)
 
     def names(self, rows: list[list[int]], shown: int = 4) -> str:
         """The first rows' lines by their labels (nn's paths shortened), for a comment."""
@@ -501,35 +491,34 @@ class _Writer:
         if symbol == "==" and not isinstance(other, int):
             test = _same_number(self.operand(a), other)
         if b.width > 1:
-            self.lane_guard(0, test, outcome)
+            self.guard_lanes(test, outcome)
             return
         holds, err = self.lowerer.test(self.lowerer.parse(test), test)
-        self.add_errors([err])
+        self.err = b.either(self.err, err)
         fails = b.op(f"xor i1 {holds}, true") if outcome else holds
         fail, ok = b.label("guard.fails"), b.label("guard.holds")
         b.emit(f"; guard: {test}" if len(test) < 100 else "; guard")
         b.emit(f"br i1 {fails}, label %{fail}, label %{ok}")
         b.start(fail)
-        err = self.err[0] or "false"
+        err = self.err or "false"
         b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 1')}")
         b.start(ok)
 
-    def lane_guard(self, lane: int, test: str, outcome: bool) -> None:
+    def guard_lanes(self, test: str, outcome: bool) -> None:
         """The guard in @samples: no branch, each sample's status kept where its guard is the
         first to fail (the sample's code runs on, its results unused)."""
         b = self.b
         kind = b.i64
         holds, err = self.lowerer.test(self.lowerer.parse(test), test)
-        self.err[lane] = b.either(self.err[lane], err)
+        self.err = err = b.either(self.err, err)
         fails = b.op(f"xor {b.bits} {holds}, {b.yes}") if outcome else holds
-        err = self.err[lane]
         two, one = b.integer(2), b.integer(1)
         status = b.op(f"select {b.bits} {err}, {kind} {two}, {kind} {one}") if err else one
         stops = b.op(f"select {b.bits} {fails}, {kind} {status}, {kind} {b.integer(0)}", "stop")
-        before = self.stop[lane]
-        self.stop[lane] = stops if before is None else b.op(
-            f"select {b.bits} {b.op(f'icmp ne {kind} {before}, {b.integer(0)}')}, {kind} {before}, "
-            f"{kind} {stops}", "stop")
+        before = self.stop
+        self.stop = stops if before is None else b.op(
+            f"select {b.bits} {b.op(f'icmp ne {kind} {before}, {b.integer(0)}')}, "
+            f"{kind} {before}, {kind} {stops}", "stop")
 
     def backward(self) -> None:
         """The sweep's steps, d_child (+)= d_node * local, as the Python writer writes them
@@ -537,16 +526,15 @@ class _Writer:
         in groups: nodes of one depth from the output whose steps differ only in lines."""
         b = self.b
         output = self.outputs[0]
-        # The captured leaves' derivatives add up over the samples in place, as in the
-        # Python program (the same floats, added in the same association): always +=.
+        # The captured leaves' derivatives add up over the samples in place, in each
+        # sample's lane (see the module's docstring): always +=.
         # So do those of the lines computed once, whose steps come after the loop.
         summed = self.summed() | self.once
         one = b.c(double(1.0))
         if self.alive is not None:  # a failed sample's lane adds nothing to the sums
             one = b.op(f"select {b.bits} {self.alive}, {b.f} {one}, {b.f} {b.c('0.0')}")
-        self.each_lane(lambda _: b.store_line(
-            "%g", output, b.op(f"fadd {b.f} {b.load_line('%g', output)}, {one}")
-            if output in summed else one))
+        b.store_line("%g", output, b.op(f"fadd {b.f} {b.load_line('%g', output)}, {one}")
+                     if output in summed else one)
         depth = {output: 0}
         groups: dict[tuple[int, Any], list[list[Any]]] = {}
         once_groups: dict[tuple[int, Any], list[list[Any]]] = {}
@@ -587,7 +575,7 @@ class _Writer:
         if zeros:
             def zero(entry: Any, carried: list[str]) -> list[str]:
                 node = entry(0)
-                self.each_lane(lambda _: b.store_line("%g", node, b.c(double(0.0))))
+                b.store_line("%g", node, b.c(double(0.0)))
                 return []
 
             self.table_loop(zeros, [], zero, "d node = 0 for this sample")
@@ -619,97 +607,76 @@ class _Writer:
             at += 1 + width
 
         def body(entry: Any, carried: list[str]) -> list[str]:
-            node = entry(0)
-            upstream = self.each_lane(lambda _: b.load_line("%g", node, "up"))
+            upstream = b.load_line("%g", entry(0), "up")
             skipped = b.block
-            nonzero: list[str] | None = None
+            mask = self.alive
             if skips:
                 # `if d_node:` as a branch around the node's steps: a gradient of exactly 0
                 # (a relu that is off) costs one test, not its steps (half a relu layer's
-                # backward pass, python -m benchmarks: mnist1d_step). Side by side, the
-                # steps run where any lane's is nonzero, and add 0 where it is 0.
+                # backward pass, python -m benchmarks: mnist1d_step). In @samples, the steps
+                # run where any sample's is nonzero, and add 0 where it is 0.
                 steps, after = b.label("steps"), b.label("steps.done")
-                nonzero = [b.op(f"fcmp une {b.f} {up}, {b.c('0.0')}", "nonzero")
-                           for up in upstream]
-                anyone = b.any(nonzero[0])
-                for other in nonzero[1:]:
-                    anyone = b.op(f"or i1 {anyone}, {b.any(other)}", "nonzero")
-                b.emit(f"br i1 {anyone}, label %{steps}, label %{after}")
+                nonzero = b.op(f"fcmp une {b.f} {upstream}, {b.c('0.0')}", "nonzero")
+                b.emit(f"br i1 {b.any(nonzero)}, label %{steps}, label %{after}")
                 b.start(steps)
-                if self.lanes == 1 and b.width == 1:
-                    nonzero = None  # the branch alone decides
-            err: list[str | None] = list(carried)
+                if b.width > 1:
+                    mask = nonzero if mask is None else b.op(f"and {b.bits} {mask}, {nonzero}")
+            err: str | None = carried[0]
             for start, end, as_loop in uniform_runs(pieces, LOOP_AT):
                 template = shape[start]
                 if not as_loop:
-                    made = self.step(entry, str(pieces[start][1][0]), upstream, nonzero,
-                                     template)
-                    err = [b.either(mine, more) for mine, more in zip(err, made)]
+                    err = b.either(err, self.step(entry, str(pieces[start][1][0]), upstream,
+                                                  mask, template))
                     continue
                 stride, first = len(pieces[start][1]), pieces[start][1][0]
 
                 def inner(j: str, values: list[str], stride: int = stride, first: int = first,
                           template: str = template) -> list[str]:
                     place = b.op(f"add i64 {b.op(f'mul i64 {j}, {stride}')}, {first}")
-                    made = self.step(entry, place, upstream, nonzero, template)
-                    return [b.either(mine, more) or b.no for mine, more in zip(values, made)]
+                    made = self.step(entry, place, upstream, mask, template)
+                    return [b.either(values[0], made) or b.no]
 
-                looped = b.loop(end - start, [(b.bits, b.no)] * self.lanes, inner)
-                err = [b.either(mine, more) for mine, more in zip(err, looped)]
+                err = b.either(err, b.loop(end - start, [(b.bits, b.no)], inner)[0])
             lowerer.hole_at = _no_row
             if skips:
                 ran = b.block
                 b.emit(f"br label %{after}")
                 b.start(after)
-                err = [b.op(f"phi {b.bits} [{before}, %{skipped}], [{mine or b.no}, %{ran}]",
-                            "err") for before, mine in zip(carried, err)]
-            return [mine or b.no for mine in err]
+                err = b.op(f"phi {b.bits} [{carried[0]}, %{skipped}], [{err or b.no}, %{ran}]",
+                           "err")
+            return [err or b.no]
 
         key = self.lines[rows[0][0]].key
-        self.add_errors(self.table_loop(rows, [(b.bits, b.no)] * self.lanes, body,
-                                        f"backward: {len(rows)} x {key}, {len(shape)} steps "
-                                        f"each\n  ;   d {self.names(rows)}"))
+        err = self.table_loop(rows, [(b.bits, b.no)], body,
+                              f"backward: {len(rows)} x {key}, {len(shape)} steps each\n  ;   "
+                              f"d {self.names(rows)}")[0]
+        self.err = b.either(self.err, err)
 
-    def step(self, entry: Any, place: str, upstream: list[str], nonzero: list[str] | None,
-             template: str) -> list[str | None]:
+    def step(self, entry: Any, place: str, upstream: str, mask: str | None,
+             template: str) -> str | None:
         """One step, its target at the row's place, then its local's holes:
-        d_target += d_node * local, in each lane (0 where nonzero says the lane's d_node is 0:
-        its local, perhaps inf, is not taken, as Python's `if d_node:` skips it). Returns each
-        lane's error flag."""
+        d_target += d_node * local. Returns its error flag. In @samples, mask says which
+        samples take it: the others add 0 (a failed sample's, or where d_node is 0, as
+        Python's `if d_node:` skips the local, perhaps inf) and flag no error."""
         b, lowerer = self.b, self.lowerer
         target = entry(place)
         kind = _kind(template)
-        holes: dict[str, str] = {}  # each hole's line, read once for all the lanes
-
-        def hole(number: str) -> str:
-            if number not in holes:
-                holes[number] = entry(b.op(f"add i64 {b.op(f'add i64 {place}, 1')}, {number}"))
-            return b.load_line("%vals", holes[number])
-
-        def one(lane: int) -> str | None:
-            err = None
-            if kind == "one":
-                term = upstream[lane]
-            elif kind == "minus one":
-                term = b.op(f"fneg {b.f} {upstream[lane]}")
-            else:
-                lowerer.hole_at = hole
-                local, err = lowerer.source(template)
-                term = b.op(f"fmul {b.f} {upstream[lane]}, {local}", "term")
-            # In @samples, a failed sample's lane and a d_node of 0 add 0 (the local, perhaps
-            # inf, not taken), and flag no error.
-            mask = self.alive
-            if nonzero is not None:
-                mask = nonzero[lane] if mask is None else b.op(
-                    f"and {b.bits} {mask}, {nonzero[lane]}")
-            if mask is not None:
-                term = b.op(f"select {b.bits} {mask}, {b.f} {term}, {b.f} {b.c('0.0')}")
-                err = b.both(mask, err)
-            old = b.load_line("%g", target, "old")
-            b.store_line("%g", target, b.op(f"fadd {b.f} {old}, {term}", "grad"))
-            return err
-
-        return self.each_lane(one)
+        err = None
+        if kind == "one":
+            term = upstream
+        elif kind == "minus one":
+            term = b.op(f"fneg {b.f} {upstream}")
+        else:
+            lowerer.hole_at = lambda number: b.load_line(
+                "%vals", entry(b.op(f"add i64 {b.op(f'add i64 {place}, 1')}, {number}")))
+            local, err = lowerer.source(template)
+            term = b.op(f"fmul {b.f} {upstream}, {local}", "term")
+        if mask is not None:
+            term = b.op(f"select {b.bits} {mask}, {b.f} {term}, {b.f} {b.c('0.0')}")
+            err = b.both(mask, err)
+        old = b.load_line("%g", target, "old")
+        b.store_line("%g", target, b.op(f"fadd {b.f} {old}, {term}", "grad"))
+        return err
 
     # ---- the batch: the loop over samples -------------------------------------------------------
 
@@ -718,7 +685,6 @@ class _Writer:
         b.lines, b.block = ["entry:"], "entry"
         lines = self.lines
         lanes = b.lanes  # SAMPLES where @samples runs them side by side, else 1
-        self.lanes = lanes  # every lane's copy of what all the samples read
         # The captured leaves and the constants: written once, read by every sample.
         rows = [[leaf.line, j] for j, leaf in enumerate(plan.captured)]
         total = double(0.0)
@@ -758,7 +724,6 @@ class _Writer:
                 return []
 
             self.table_loop([[c] for c in summed], [], zero, "d out / d leaf = 0")
-        self.lanes = 1
         inputs = sorted((line.operands[0], i) for i, line in enumerate(lines)
                         if line.key == "input")
         captured_children = [c for c in plan.children if lines[c].key == "leaf"]
@@ -818,7 +783,6 @@ class _Writer:
         def side_by_side(j: str, carried: list[str]) -> list[str]:
             first = b.op(f"mul i64 {j}, {lanes}", "k")
             ks = [b.op(f"add i64 {first}, {lane}", "k") for lane in range(lanes)]
-            self.lanes = lanes
             bad = self.each_lane(lambda lane: arrive(ks[lane]))
             # A bad sample runs without its backward pass: it must add nothing to the sums.
             sweeps = "undef"
@@ -835,7 +799,6 @@ class _Writer:
                               "status")
                 spoiled = b.op(f"or i1 {spoiled}, {leave(ks[lane], status)[1]}", "spoiled")
             b.lane = 0
-            self.lanes = 1
             return [spoiled]
 
         first = "0"
