@@ -272,13 +272,13 @@ def test_a_failed_sample_adds_nothing_to_the_gradients() -> None:
     assert _close(result.grads[0], 0.5 * (1.0 / 3.0 + 1.0 / 3.0))
 
 
-# ---- samples side by side: @samples' lanes, then the rest one at a time -----------------------
+# ---- samples side by side: every lane, and lanes past the batch ------------------------------
 
 
 @pytest.mark.parametrize("name,fn,rows", EDGES, ids=[e[0] for e in EDGES])
 def test_every_edge_in_every_lane_and_in_the_rest(name: str, fn: Callable[..., Value],
                                                   rows: list[list[float]]) -> None:
-    # Each edge case lands in lanes of @samples and among the samples left over after them.
+    # Each edge case lands in every lane, and in a last block with lanes past the batch.
     batch = [rows[k % len(rows)] for k in range(2 * native.SAMPLES + 3)]
     random.Random(name).shuffle(batch)
     for as_values in (False, True):
@@ -297,7 +297,7 @@ def test_guards_errors_and_captured_leaves_in_lanes() -> None:
 
     plan = _plan(fn, 1.0, Value(1.0))
     program = native.write_native(plan, "fn")
-    assert "@samples" in program.ir
+    assert f"<{native.SAMPLES} x i64> @sample(" in program.ir  # the samples side by side
     rng = random.Random(7)
     rows = [[rng.choice([1.0, -1.0, 0.0, 2.5, math.inf]), rng.choice([1.0, -2.0, 0.5])]
             for _ in range(4 * native.SAMPLES + 1)]

@@ -127,16 +127,16 @@ class Builder:
         self.lanes = 1
         self.lane = 0
         # 1 for scalar code; else each value is a vector of that many samples' (native's
-        # @samples): the types and constants below are that width's.
+        # @sample): the types and constants below are that width's.
         self.width = 1
-        self.vector_math: set[str] = set()  # the vector intrinsics called
+        self.vector_math: set[int] = set()  # the widths of the vector fabs called
 
     def declarations(self) -> list[str]:
         """The declarations the code needs: fabs, and each C math function it calls."""
         return ["declare double @llvm.fabs.f64(double)",
                 *(f"declare {kind} @llvm.fabs.{name}({kind})"
-                  for name, kind in sorted((f"v{w}f64", f"<{w} x double>")
-                                           for w in map(int, self.vector_math))),
+                  for name, kind in ((f"v{w}f64", f"<{w} x double>")
+                                     for w in sorted(self.vector_math))),
                 *(f"declare double @{symbol}({', '.join(['double'] * arity)})"
                   for symbol, arity in sorted(self.math.items()))]
 
@@ -178,7 +178,7 @@ class Builder:
     def fabs(self, x: str) -> str:
         if self.width == 1:
             return self.op(f"call double @llvm.fabs.f64(double {x})")
-        self.vector_math.add(str(self.width))
+        self.vector_math.add(self.width)
         return self.op(f"call {self.f} @llvm.fabs.v{self.width}f64({self.f} {x})")
 
     def call(self, symbol: str, args: list[str]) -> str:

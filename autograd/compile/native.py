@@ -4,28 +4,28 @@ The same program the Python writer writes, in LLVM IR: the forward pass (each li
 from its op's code in ``ops.OPS`` by ``lower``), the guards, then the backward sweep (each step
 ``d_child += d_node * local``, the local lowered from the op's ``local_code``), in the Python
 writer's order. One native call, ``batch``, runs every sample of a batch: it copies the
-samples' numbers in, runs them SAMPLES at a time through @samples (the sample's code on
-vectors, one lane per sample: one instruction does four samples' work) and the rest one at
-a time through @sample, writes their data and statuses, and adds up the gradients of the
-captured leaves. As in the Python program, the lines that read no input are computed once
-before that loop (@once) and their steps taken once after it (@once_backward).
+samples' numbers in, runs them SAMPLES at a time through @sample (the sample's code on
+vectors, one lane per sample: one instruction does four samples' work; the last block's
+lanes past the batch run its last sample again, unused), writes their data and statuses,
+and adds up the gradients of the captured leaves. As in the Python program, the lines that
+read no input are computed once before that loop (@once) and their steps taken once after it
+(@once_backward).
 
 Each line's value lives in an array ``vals``, its gradient in ``g``, one slot per line and
 sample lane (line k's lanes side by side). Lines of one op whose code differs only in the
 lines it reads (a layer's dots, its relus) run as one loop over a table of line indices (data
 passed to the code, not IR), and so do the terms of a wide sum and the steps of their
 backward pass: the code does not grow with a layer's width. The MNIST-1D CNN's sample
-(65,000 lines of Python) is about 4,000 lines of IR for @sample, 2,400 for @samples.
+(65,000 lines of Python) is about 2,400 lines of IR.
 
 A sample's status: 0 ok; 1 a guard came out otherwise; 2 where the Python code raises (a log of
 0, a division by 0, an overflow: see ``lower``) or gives inf or NaN (an output's data), or where
 its inputs or the captured leaves are inf or NaN (which run eagerly, as a call does). The
 captured leaves' derivatives add up over the samples in place, lane by lane (lane j: samples
-j, j + 4, ...), the lanes' sums then added in order, and the samples left over onto that: a
-different association from the Python program's sample after sample, to about 1e-15
-relative (within a sample, grouping may reorder a gradient's terms, to about 1e-13). Where a
-sample's backward pass fails or the sums come out inf or NaN, run_batch runs the samples one
-at a time, so that only that sample runs eagerly.
+j, j + 4, ...), the lanes' sums then added in order: a different association from the Python
+program's sample after sample, to about 1e-15 relative (within a sample, grouping may reorder
+a gradient's terms, to about 1e-13). Where a sample's backward pass fails or the sums come out
+inf or NaN, run_batch runs the samples one at a time, so that only that sample runs eagerly.
 
 Programs the writer cannot lower raise ``Unsupported``, and the Python backend runs them: ops
 without code in the table (logsumexp, softmax, log_softmax: their rules run in Python), codes
@@ -71,8 +71,8 @@ __all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
 # fast-math: floats are never reassociated, at any level.
 OPT_LEVEL = 3
 
-# How many samples @samples runs side by side, where a program has no guards (see
-# _Writer.sample): the n % SAMPLES left over run one at a time.
+# How many samples @sample runs at a time, one per lane of its vectors (see _Writer.sample):
+# four doubles, an AVX2 register (eight, AVX-512's, ran no faster on the moons step).
 SAMPLES = 4
 
 # The native function: (inputs, n, captured, weight, backward, data, status, grads,
@@ -249,15 +249,13 @@ class _Writer:
         self.grad_needed = [i not in constants if line.key == "leaf"
                             else line.key != "input" or line.operands[0] >= count
                             for i, line in enumerate(self.lines)]
-        # The samples one function runs side by side (see SAMPLES), and each one's error flag
-        # so far: the number's own sample and the others', one lane each.
-        self.err: str | None = None  # the sample's error flag so far
-        # Where a lane's guard failed, its status (1, or 2 after an error): None while none.
+        self.err: str | None = None  # the samples' error flags so far
+        # Where a sample's guard failed, its status (1, or 2 after an error): None while none.
         self.stop: str | None = None
-        # In @samples' backward pass, which samples' derivatives count (see step).
+        # In @sample's backward pass, which samples' derivatives count (see step).
         self.alive: str | None = None
-        # The program also gets @samples, SAMPLES samples at a time; their slots in %vals and
-        # %g interleave (Builder.slot), as the scalar @sample reads them too.
+        # @sample runs SAMPLES samples at a time: their slots in %vals and %g interleave
+        # (Builder.slot), and @batch's scalar code reads and writes each lane's.
         self.b.lanes = SAMPLES
         self.assigned: set[int] = set()  # the lines the backward pass gives a gradient
         # The lines that read no input, computed once for the batch (Plan.invariant): their
@@ -283,8 +281,6 @@ class _Writer:
 
     def module(self, name: str) -> str:
         sample = self.sample()
-        if self.b.lanes > 1:
-            sample += ["", *self.sample(self.b.lanes)]
         once = self.once_functions()
         batch = self.batch()
         label = "".join(ch if ch.isprintable() and ch != "\n" else "?" for ch in name)
@@ -348,15 +344,18 @@ class _Writer:
 
     # ---- one sample: forward, guards, backward -----------------------------------------------
 
-    def sample(self, width: int = 1) -> list[str]:
-        """@sample, one sample's code; with width > 1, @samples: the same code on vectors
-        of that many samples' values (each line's lanes, side by side in %vals and %g),
-        returning their statuses. One instruction then does every sample's work (the moons
-        step's native call ran 2.4x faster, python -m benchmarks: mlp_step)."""
+    def sample(self) -> list[str]:
+        """@sample: one sample's code on vectors of SAMPLES samples' values (each line's
+        lanes side by side in %vals and %g), returning their statuses: one instruction does
+        every sample's work (the moons step's native call ran 2.4x faster than one sample at
+        a time, python -m benchmarks: mlp_step). Each sample's status: 2 for a forward error
+        or, first, its first failed guard's; 3 for a backward error. Every sample takes the
+        backward pass in its own lane; where %sweeps says no (a failed sample, or none
+        wanted), its steps add 0."""
         b, plan = self.b, self.plan
         b.lines, b.block = ["entry:"], "entry"
         self.err = self.stop = None
-        b.width = width
+        b.width = b.lanes
         checks: dict[int, list[tuple[int, str, Any, bool]]] = {}
         for guard in plan.guards:
             a, _, other, _ = guard
@@ -376,35 +375,6 @@ class _Writer:
         # Each output's data, inf or NaN: as the Python code's FloatingPointError.
         for k in dict.fromkeys(self.outputs):
             self.err = b.either(self.err, b.not_finite(b.load_line("%vals", k)))
-        if width > 1:
-            return self.samples()
-        # A forward error: status 2, and no backward pass (it would add to the sums).
-        failed, fine = b.label("failed"), b.label("forward_done")
-        err = self.err or "false"
-        b.emit(f"br i1 {err}, label %{failed}, label %{fine}")
-        b.start(failed)
-        b.emit("ret i64 2")
-        b.start(fine)
-        self.err = None
-        backward, data_only = b.label("backward"), b.label("data_only")
-        b.emit(f"br i1 %backward, label %{backward}, label %{data_only}")
-        b.start(data_only)
-        b.emit("ret i64 0")
-        b.start(backward)
-        if len(self.outputs) == 1:  # several outputs: run_batch refuses the backward pass
-            self.backward()
-        # A backward error: 3, which spoils the batch's sums (run_batch then runs the
-        # samples one at a time, as the Python program does).
-        err = self.err or "false"
-        b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 3, i64 0')}")
-        return ["define internal i64 @sample(ptr noalias %vals, ptr noalias %g, "
-                "i1 %backward, ptr noalias %tables) {", *b.lines, "}"]
-
-    def samples(self) -> list[str]:
-        """@samples' end, after the forward pass: each sample's status, 2 for a forward error
-        (or its first failed guard's). Every sample takes the backward pass, into its own
-        lane: a failed sample's derivatives are not added up (see batch)."""
-        b = self.b
         kind = b.i64
         failed = self.err or b.no
         stop = self.stop
@@ -429,7 +399,7 @@ class _Writer:
             alive = b.op(f"and {b.bits} {alive}, "
                          f"{b.op(f'icmp eq {kind} {stop}, {b.integer(0)}')}", "alive")
         self.alive = alive
-        if len(self.outputs) == 1:
+        if len(self.outputs) == 1:  # several outputs: run_batch refuses the backward pass
             self.backward()
         self.alive = None
         err = self.err
@@ -437,7 +407,7 @@ class _Writer:
         later = b.op(f"select {b.bits} {err}, {kind} {three}, {kind} {zero}") if err else zero
         b.emit(f"ret {kind} {statuses(later)}")
         bits, b.width = b.bits, 1
-        return [f"define internal {kind} @samples(ptr noalias %vals, ptr noalias %g, "
+        return [f"define internal {kind} @sample(ptr noalias %vals, ptr noalias %g, "
                 f"{bits} %sweeps, ptr noalias %tables) {{", *b.lines, "}"]
 
     def forward(self, segment: list[int]) -> None:
@@ -484,30 +454,15 @@ class _Writer:
 
     def guard(self, guard: tuple[int, str, Any, bool]) -> None:
         """A comparison made while tracing: where it comes out otherwise, status 1 (or 2 if
-        the Python code would have raised before reaching it)."""
+        the Python code would have raised before reaching it). No branch: each sample keeps
+        the status of the first of its guards to fail (its code runs on, its results
+        unused)."""
         b = self.b
         a, symbol, other, outcome = guard
         test = f"{self.operand(a)} {symbol} {self.operand(other)}"
         if symbol == "==" and not isinstance(other, int):
             test = _same_number(self.operand(a), other)
-        if b.width > 1:
-            self.guard_lanes(test, outcome)
-            return
-        holds, err = self.lowerer.test(self.lowerer.parse(test), test)
-        self.err = b.either(self.err, err)
-        fails = b.op(f"xor i1 {holds}, true") if outcome else holds
-        fail, ok = b.label("guard.fails"), b.label("guard.holds")
         b.emit(f"; guard: {test}" if len(test) < 100 else "; guard")
-        b.emit(f"br i1 {fails}, label %{fail}, label %{ok}")
-        b.start(fail)
-        err = self.err or "false"
-        b.emit(f"ret i64 {b.op(f'select i1 {err}, i64 2, i64 1')}")
-        b.start(ok)
-
-    def guard_lanes(self, test: str, outcome: bool) -> None:
-        """The guard in @samples: no branch, each sample's status kept where its guard is the
-        first to fail (the sample's code runs on, its results unused)."""
-        b = self.b
         kind = b.i64
         holds, err = self.lowerer.test(self.lowerer.parse(test), test)
         self.err = err = b.either(self.err, err)
@@ -574,8 +529,7 @@ class _Writer:
         zeros = [[i] for i in sorted(self.assigned - summed - {output})]
         if zeros:
             def zero(entry: Any, carried: list[str]) -> list[str]:
-                node = entry(0)
-                b.store_line("%g", node, b.c(double(0.0)))
+                b.store_line("%g", entry(0), b.c(double(0.0)))
                 return []
 
             self.table_loop(zeros, [], zero, "d node = 0 for this sample")
@@ -613,7 +567,7 @@ class _Writer:
             if skips:
                 # `if d_node:` as a branch around the node's steps: a gradient of exactly 0
                 # (a relu that is off) costs one test, not its steps (half a relu layer's
-                # backward pass, python -m benchmarks: mnist1d_step). In @samples, the steps
+                # backward pass, python -m benchmarks: mnist1d_step). Side by side, the steps
                 # run where any sample's is nonzero, and add 0 where it is 0.
                 steps, after = b.label("steps"), b.label("steps.done")
                 nonzero = b.op(f"fcmp une {b.f} {upstream}, {b.c('0.0')}", "nonzero")
@@ -655,7 +609,7 @@ class _Writer:
     def step(self, entry: Any, place: str, upstream: str, mask: str | None,
              template: str) -> str | None:
         """One step, its target at the row's place, then its local's holes:
-        d_target += d_node * local. Returns its error flag. In @samples, mask says which
+        d_target += d_node * local. Returns its error flag. In @sample, mask says which
         samples take it: the others add 0 (a failed sample's, or where d_node is 0, as
         Python's `if d_node:` skips the local, perhaps inf) and flag no error."""
         b, lowerer = self.b, self.lowerer
@@ -684,7 +638,7 @@ class _Writer:
         b, plan = self.b, self.plan
         b.lines, b.block = ["entry:"], "entry"
         lines = self.lines
-        lanes = b.lanes  # SAMPLES where @samples runs them side by side, else 1
+        lanes = b.lanes
         # The captured leaves and the constants: written once, read by every sample.
         rows = [[leaf.line, j] for j, leaf in enumerate(plan.captured)]
         total = double(0.0)
@@ -706,15 +660,15 @@ class _Writer:
         if self.once:  # an error there is every sample's: each runs eagerly, as in Python
             failed = b.op("call i1 @once(ptr %vals, ptr %tables)", "once_failed")
             bad_captured = b.op(f"or i1 {bad_captured}, {failed}")
-            if lanes > 1:
-                def share(entry: Any, carried: list[str]) -> list[str]:
-                    line = entry(0)
-                    x = b.load_line("%vals", line)
-                    self.each_lane(lambda _: b.store_line("%vals", line, x))
-                    return []
 
-                self.table_loop([[i] for i in sorted(self.once)], [], share,
-                                "the lines computed once, in every lane")
+            def share(entry: Any, carried: list[str]) -> list[str]:
+                line = entry(0)
+                x = b.load_line("%vals", line)
+                self.each_lane(lambda _: b.store_line("%vals", line, x))
+                return []
+
+            self.table_loop([[i] for i in sorted(self.once)], [], share,
+                            "the lines computed once, in every lane")
         b.emit("%wants = icmp ne i64 %backward, 0")
         summed = sorted((self.summed() | self.once) & self.assigned)
         if summed:  # the captured leaves' derivatives, added up in place over the samples
@@ -755,9 +709,9 @@ class _Writer:
                                 "the sample's inputs")
             return bad
 
-        def leave(k: str, status: str) -> tuple[str, str]:
+        def leave(k: str, status: str) -> str:
             """Sample k's status, data and argument Values' derivatives out, from the current
-            lane; whether its derivatives count, and whether it spoils the sums."""
+            lane; whether it spoils the sums."""
             ok = b.op(f"icmp eq i64 {status}, 0", "ok")
             pointer = b.op(f"getelementptr inbounds i64, ptr %status, i64 {k}", "p")
             b.emit(f"store i64 {status}, ptr {pointer}")
@@ -766,65 +720,62 @@ class _Writer:
                 x = b.load_line("%vals", out)
                 b.store_line("%data", at, b.op(f"select i1 {ok}, double {x}, double "
                                                f"{double(math.nan)}"))
-            counts = b.op(f"and i1 {ok}, %wants", "add")
             if m == 1:
-                self.value_gradients(k, counts, value_children)
-            return counts, b.op(f"icmp eq i64 {status}, 3")
+                self.value_gradients(k, b.op(f"and i1 {ok}, %wants", "add"), value_children)
+            return b.op(f"icmp eq i64 {status}, 3")
 
-        def one(j: str, carried: list[str], first: str = "0") -> list[str]:
-            k = b.op(f"add i64 {first}, {j}", "k") if first != "0" else j
-            bad = arrive(k)
-            # A bad sample runs without its backward pass: it must add nothing to the sums.
-            sweeps = b.op(f"and i1 %wants, {b.op(f'xor i1 {bad}, true')}")
-            ran = b.op(f"call i64 @sample(ptr %vals, ptr %g, i1 {sweeps}, ptr %tables)")
-            _, spoils = leave(k, b.op(f"select i1 {bad}, i64 2, i64 {ran}", "status"))
-            return [b.op(f"or i1 {carried[0]}, {spoils}", "spoiled")]
-
-        def side_by_side(j: str, carried: list[str]) -> list[str]:
+        def block(j: str, carried: list[str]) -> list[str]:
             first = b.op(f"mul i64 {j}, {lanes}", "k")
             ks = [b.op(f"add i64 {first}, {lane}", "k") for lane in range(lanes)]
-            bad = self.each_lane(lambda lane: arrive(ks[lane]))
-            # A bad sample runs without its backward pass: it must add nothing to the sums.
+            # The last block's lanes past the batch run its last sample again, unused.
+            last = b.op("sub i64 %n, 1", "last")
+            active = [b.op(f"icmp ult i64 {k}, %n", "active") for k in ks]
+            reads = [b.op(f"select i1 {a}, i64 {k}, i64 {last}") for a, k in zip(active, ks)]
+            bad = self.each_lane(lambda lane: arrive(reads[lane]))
+            # A bad sample, or a lane past the batch, takes no backward pass: it must add
+            # nothing to the sums.
             sweeps = "undef"
             for lane in range(lanes):
-                sweep = b.op(f"and i1 %wants, {b.op(f'xor i1 {bad[lane]}, true')}")
-                sweeps = b.op(f"insertelement <{lanes} x i1> {sweeps}, i1 {sweep}, i32 {lane}")
-            ran = b.op(f"call <{lanes} x i64> @samples(ptr %vals, ptr %g, <{lanes} x i1> "
+                fine = b.op(f"and i1 {active[lane]}, {b.op(f'xor i1 {bad[lane]}, true')}")
+                sweeps = b.op(f"insertelement <{lanes} x i1> {sweeps}, "
+                              f"i1 {b.op(f'and i1 %wants, {fine}')}, i32 {lane}")
+            ran = b.op(f"call <{lanes} x i64> @sample(ptr %vals, ptr %g, <{lanes} x i1> "
                        f"{sweeps}, ptr %tables)", "ran")
             spoiled = carried[0]
             for lane in range(lanes):
                 b.lane = lane
+                before = b.block
+                out, done = b.label("out"), b.label("out.done")
+                b.emit(f"br i1 {active[lane]}, label %{out}, label %{done}")
+                b.start(out)
                 status = b.op(f"select i1 {bad[lane]}, i64 2, i64 "
                               f"{b.op(f'extractelement <{lanes} x i64> {ran}, i32 {lane}')}",
                               "status")
-                spoiled = b.op(f"or i1 {spoiled}, {leave(ks[lane], status)[1]}", "spoiled")
+                spoils = b.op(f"or i1 {spoiled}, {leave(ks[lane], status)}", "spoiled")
+                wrote = b.block
+                b.emit(f"br label %{done}")
+                b.start(done)
+                spoiled = b.op(f"phi i1 [{spoiled}, %{before}], [{spoils}, %{wrote}]",
+                               "spoiled")
             b.lane = 0
             return [spoiled]
 
-        first = "0"
-        spoiled = "false"
-        if lanes > 1:
-            b.emit(f"; the samples {lanes} at a time, then the rest one at a time")
-            blocks = b.op(f"udiv i64 %n, {lanes}", "blocks")
-            spoiled = b.loop(blocks, [("i1", "false")], side_by_side)[0]
-            if summed:
-                # Lane j added up samples j, j + lanes, ...: their sums, in order, into lane 0,
-                # where the rest of the samples add theirs.
-                def merge(entry: Any, values: list[str]) -> list[str]:
-                    line = entry(0)
-                    total = b.load_line("%g", line)
-                    for lane in range(1, lanes):
-                        b.lane = lane
-                        total = b.op(f"fadd double {total}, {b.load_line('%g', line)}")
-                    b.lane = 0
-                    b.store_line("%g", line, total)
-                    return []
+        b.emit(f"; the samples {lanes} at a time")
+        blocks = b.op(f"udiv i64 {b.op(f'add i64 %n, {lanes - 1}')}, {lanes}", "blocks")
+        spoiled = b.loop(blocks, [("i1", "false")], block)[0]
+        if summed:
+            # Lane j added up samples j, j + lanes, ...: their sums, in order, into lane 0.
+            def merge(entry: Any, values: list[str]) -> list[str]:
+                line = entry(0)
+                total = b.load_line("%g", line)
+                for lane in range(1, lanes):
+                    b.lane = lane
+                    total = b.op(f"fadd double {total}, {b.load_line('%g', line)}")
+                b.lane = 0
+                b.store_line("%g", line, total)
+                return []
 
-                self.table_loop([[c] for c in summed], [], merge, "the lanes' sums")
-            first = b.op(f"mul i64 {blocks}, {lanes}", "first")
-        rest = b.op(f"sub i64 %n, {first}", "rest") if lanes > 1 else "%n"
-        spoiled = b.op(f"or i1 {spoiled}, "
-                       f"{b.loop(rest, [('i1', 'false')], lambda j, c: one(j, c, first))[0]}")
+            self.table_loop([[c] for c in summed], [], merge, "the lanes' sums")
         if self.once_tables:
             failed = b.op("call i1 @once_backward(ptr %vals, ptr %g, ptr %tables)", "failed")
             spoiled = b.op(f"or i1 {spoiled}, {b.op(f'and i1 %wants, {failed}')}")
