@@ -121,7 +121,6 @@ class Builder:
         # The tables of line indices, one after another: passed to the code as %tables (data,
         # not IR: the IR stays small, and LLVM need not parse a million numbers).
         self.tables = array("i")
-        self._tables: dict[tuple[tuple[int, ...], ...], int] = {}
         # How many samples' slots %vals and %g interleave (line k of lane j at k * lanes + j),
         # and the lane load_line and store_line read and write there: see native's SAMPLES.
         self.lanes = 1
@@ -220,14 +219,10 @@ class Builder:
         self.block = label
 
     def table(self, rows: list[list[int]]) -> int:
-        """Rows of ints (line indices, flags) into the tables; returns where they start (the
-        same rows written twice, as by two functions of one program, are stored once)."""
-        key = tuple(map(tuple, rows))
-        start = self._tables.get(key)
-        if start is None:
-            start = self._tables[key] = len(self.tables)
-            for row in rows:
-                self.tables.extend(row)
+        """Rows of ints (line indices, flags) into the tables; returns where they start."""
+        start = len(self.tables)
+        for row in rows:
+            self.tables.extend(row)
         return start
 
     def loop(self, count: int | str, carried: list[tuple[str, str]],
