@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from operator import attrgetter
 from typing import Any, Literal, overload
 
@@ -93,8 +94,18 @@ def _leaf_sweep(root: Value, edges: tuple[Any, ...], gradient: float) -> None:
         root.grad += gradient
     except TypeError:
         root.grad = _added(root, gradient)
-    n = len(edges) >> 1
-    for child, local in zip(edges[:n], edges[n:]):
+    # zip stops at the shorter iterator: the children (edges up to n) beside the locals,
+    # without slicing the tuple in two. The root's seed is mostly 1.0 (loss.backward()), and
+    # local * 1.0 is local to the bit: that loop skips the multiplication.
+    locals_ = islice(edges, len(edges) >> 1, None)
+    if gradient == 1.0:
+        for child, local in zip(edges, locals_):
+            try:
+                child.grad += local
+            except TypeError:
+                child.grad = _added(child, local)
+        return
+    for child, local in zip(edges, locals_):
         try:
             child.grad += local * gradient
         except TypeError:

@@ -660,3 +660,116 @@ def test_an_inf_or_nan_term_in_one_lane_gives_eagers_result(bad: float) -> None:
         xs[9] = -bad  # in another lane: inf meets -inf, where math.fsum raises
         with pytest.raises(ValueError):
             step.mean([xs])
+
+
+def _sum2(terms: Sequence[float]) -> float:
+    """Sum2 (TwoSum's six additions per term, then s + c): what native fsum computes."""
+    s = c = 0.0
+    for x in terms:
+        t = s + x
+        z = t - s
+        c += (s - (t - z)) + (x - z)
+        s = t
+    return s + c
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_native_fsum_is_sum2_to_the_bit(seed: int) -> None:
+    # Fast2Sum with the larger operand first gives TwoSum's t and e exactly: the sums are
+    # Sum2's, bit for bit, in every lane, whatever the terms' sizes and signs.
+    rng = random.Random(seed)
+    n = rng.choice([9, 17, 33])
+    ws = [Value(1.0) for _ in range(n)]
+    step = ag.compile(lambda xs: ag.dot(ws, xs), backend="native")
+    sizes = [1e16, 1.0, 3.0e-8, 7e-17, 1e-300, 2.0 ** 60]
+    rows = [[rng.choice((-1.0, 1.0)) * rng.choice(sizes) * rng.uniform(0.5, 2.0)
+             for _ in range(n)] for _ in range(7)]
+    with ag.no_grad():
+        got = [v.data for v in step.map(rows)]
+    assert type(step._last.program).__name__ == "NativeProgram"
+    assert got == [_sum2(row) for row in rows]
+
+
+# ---- tables: lines that go up evenly are computed, not read -----------------------------------
+
+
+def test_even_steps_are_found_in_every_row_or_not_at_all() -> None:
+    rows = [[0, 10, 5, 11, 7, 12, 9], [1, 20, 6, 21, 8, 22, 10]]
+    assert native._even_step(rows, 1, 2, 3) == 1  # 10 11 12 and 20 21 22
+    assert native._even_step(rows, 2, 2, 3) == 2  # 5 7 9 and 6 8 10
+    assert native._even_step(rows, 1, 2, 1) == 0  # one term: no step to take
+    assert native._even_step([[0, 4, 4, 4]], 1, 1, 3) == 0
+    assert native._even_step([[0, 9, 7, 5]], 1, 1, 3) == -2
+    assert native._even_step([[0, 1, 2, 4]], 1, 1, 3) is None  # uneven in a row
+    assert native._even_step([[0, 1, 2], [0, 1, 3]], 1, 1, 2) is None  # steps differ
+
+
+@pytest.mark.parametrize("weights", ["own", "shared, permuted"])
+def test_dots_over_lines_in_any_order_equal_the_python_program(
+        weights: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where a table's lines go up evenly (the inputs, lines 0..11 in every neuron) they are
+    # computed; elsewhere (weights permuted, the hidden values repeated) read term by term.
+    # Both give the Python program's numbers.
+    rng = random.Random(7)
+    shared = [Value(rng.uniform(-1, 1)) for _ in range(12)]
+    ws = []
+    for k in range(5):
+        if weights == "own":
+            ws.append([Value(rng.uniform(-1, 1)) for _ in range(12)])
+        else:
+            ws.append(rng.sample(shared, 12) if k else shared)
+
+    def fn(*xs: Value) -> Value:
+        hidden = [ag.dot(row, list(xs)).relu() for row in ws]
+        return ag.dot([w for row in ws for w in row[:5]], hidden * 5).tanh()
+
+    found: list[int | None] = []
+    even_step = native._even_step
+
+    def recorded(rows: list[list[int]], at: int, stride: int, count: int) -> int | None:
+        found.append(even_step(rows, at, stride, count))
+        return found[-1]
+
+    monkeypatch.setattr(native, "_even_step", recorded)
+    plan = _plan(fn, *[Value(0.1 * k) for k in range(12)])
+    rows = [[rng.uniform(-1, 1) for _ in range(12)] for _ in range(9)]
+    _check(plan, rows, [leaf.data for leaf in plan.captured])
+    steps = set(found)
+    assert None in steps and steps - {None}  # both ways taken (the inputs: one line each)
+
+
+# ---- inf and NaN in a batch: that sample eagerly, the structure's batches still native ---------
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_an_inf_or_nan_input_runs_eagerly_and_the_next_batch_is_native_again(
+        bad: float) -> None:
+    w = Value(0.5)
+    step = ag.compile(lambda x: (w * x).tanh() * x, backend="native")
+    step.mean([0.1, 0.2])
+    xs = [0.1, bad, 0.3, -0.7, 0.2]
+    out = step.mean(xs)
+    out.backward()
+    got, w.grad = w.grad, 0.0
+    eager = ag.mean([(w * x).tanh() * x for x in xs])
+    eager.backward()
+    assert _close(out.data, eager.data) and _close(got, w.grad)
+    assert not step._slow  # the inf or NaN kept it from the fast path this batch only
+    fast = step.mean([0.1, 0.3])
+    assert fast.op.params.get("distinct_leaves")  # the fast path's node
+    assert _close(fast.data, (math.tanh(0.05) * 0.1 + math.tanh(0.15) * 0.3) / 2)
+
+
+def test_a_guard_that_fails_in_a_batch_leaves_its_structure_to_the_slow_path() -> None:
+    w = Value(1.0)
+    step = ag.compile(lambda x: w * x if x > 0.0 else -w * x, backend="native")
+    step.mean([1.0, 2.0])
+    step.mean([1.0, -2.0])
+    assert len(step._slow) == 1 and step.traces == 2
+
+
+def test_the_scratch_arrays_start_on_a_cache_line() -> None:
+    program = _program()
+    program.run_batch([1.0, 2.0] * 5, 5, [0.5], 1.0, True)
+    _, _, vals, g = program._scratch
+    assert vals % 64 == 0 and g % 64 == 0

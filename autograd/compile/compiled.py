@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from operator import countOf
 from typing import Any, Generic, TypeVar, cast
 
 from .. import functional, ops
@@ -171,6 +171,8 @@ class Compiled(Generic[R]):
         self._programs: dict[Structure, list[_Trace]] = {}
         self._slow: set[Structure] = set()  # structures whose guards failed in _fast
         self._last: _Trace | None = None
+        # Per (mean or sum, batch size): the samples' weight and the node's op labels.
+        self._labels: dict[tuple[str, int], tuple[float, OpLabel, OpLabel]] = {}
 
     @property
     def source(self) -> str:
@@ -244,17 +246,25 @@ class Compiled(Generic[R]):
                 rule: Callable[[Sequence[float]], tuple[float, tuple[float, ...]]],
                 columns: tuple[Sequence[Any], ...]) -> Value:
         _check_columns(self.__name__, how, columns)
-        # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for sum.
-        weight = rule([0.0] * len(columns[0]))[1][0]
-        text = f"{how} {self.__name__}"
+        n = len(columns[0])
+        labels = self._labels.get((how, n))
+        if labels is None:
+            # The weight of each sample's derivatives is the op's own: 1 / n for mean, 1 for
+            # sum. Kept per batch size, with the node's op labels: a training loop's batches
+            # come in one or two sizes.
+            text = f"{how} {self.__name__}"
+            labels = self._labels[(how, n)] = (
+                rule([0.0] * n)[1][0], OpLabel(text, "compiled"),
+                OpLabel(text, "compiled", distinct_leaves=True))
+            if len(self._labels) > MAX_STRUCTURES:
+                del self._labels[next(iter(self._labels))]
+        weight, op, leaves_op = labels
         if _mode.comparisons is None:
             fast = self._fast(columns, weight, _mode.enabled)
             if fast is not None:
                 data, edges, leaves = fast
                 # With leaves only, backward() can skip checking that the children are leaves.
-                return _node(rule(data)[0], OpLabel(text, "compiled", distinct_leaves=True)
-                             if leaves else OpLabel(text, "compiled"), edges)
-        op = OpLabel(text, "compiled")
+                return _node(rule(data)[0], leaves_op if leaves else op, edges)
         samples = self._samples(how, columns)
         if _mode.comparisons is not None:
             # Called while another function is traced: eagerly, as a call would be.
@@ -281,22 +291,30 @@ class Compiled(Generic[R]):
             return None
         shape, inputs = batch
         programs = self._programs.get(shape)
-        if not programs or shape in self._slow or programs[0].outputs != 1 or \
-                not_finite(inputs):
+        if not programs or shape in self._slow or programs[0].outputs != 1:
             return None
         trace = programs[0]
         program = trace.program
+        # Native code finds inf and NaN among the numbers itself (a sample's status): then
+        # they are looked for only where a sample failed. The Python code must not see them.
+        checked = program.checks_finite
+        if not checked and not_finite(inputs):
+            return None
         captured = [leaf.data for leaf in program.captured]
-        if not_finite(captured):
+        if not checked and not_finite(captured):
             return None
         n = len(columns[0])
         result = program.run_batch(inputs, n, captured, weight, backward)
-        if any(result.status):  # a sample needs a trace of its own, or eager code
-            self._slow.add(shape)
+        if any(result.status):  # a sample needs a trace of its own, or eager code: _run's
+            # From then on _fast leaves this structure to _run, unless an inf or NaN failed
+            # the samples (_run runs them eagerly; the next batch may have none).
+            if not (checked and (not_finite(inputs) or not_finite(captured))):
+                self._slow.add(shape)
             return None
         self._last = trace
-        del self._programs[shape]
-        self._programs[shape] = programs  # the most recently used structure last
+        if next(reversed(self._programs)) != shape:
+            del self._programs[shape]
+            self._programs[shape] = programs  # the most recently used structure last
         # No argument is a Value, so the node's children are the captured leaves alone.
         if trace.leaf_children is None:  # a Value's edges never change: checked once
             trace.leaf_children = not any(c._edges for c in program.captured_children)
@@ -533,24 +551,30 @@ def _flat_batch(columns: tuple[Sequence[Any], ...]) -> tuple[Structure, list[flo
 def _uniform(entries: Sequence[Any]) -> tuple[Any, list[float]] | None:
     """The structure all the entries share, and their numbers in order, where they are all
     floats, or all lists (or all tuples) of one length of entries that are in turn; else None.
-    Checked level by level with set(), map() and chain(), not entry by entry in Python."""
-    kinds = set(map(type, entries))
-    if kinds == {float}:
-        return "f", list(entries)
-    kind = kinds.pop() if len(kinds) == 1 else None
+    Checked level by level with countOf() and map(), not entry by entry in Python (a set()
+    of the types took twice as long, python -m benchmarks: mlp_step)."""
+    n = len(entries)
+    kind = type(entries[0])
+    if countOf(map(type, entries), kind) != n:
+        return None
+    if kind is float:  # the numbers themselves, uncopied: the code only reads them
+        return "f", entries if type(entries) is list else list(entries)
     if kind is not list and kind is not tuple:
         return None
-    lengths = set(map(len, entries))
-    if len(lengths) != 1:
+    length = len(entries[0])
+    if countOf(map(len, entries), length) != n:
         return None
-    length = lengths.pop()
     if not length:
         return (kind, 0), []
-    found = _uniform(list(chain.from_iterable(entries)))
+    inner: list[Any] = []
+    extend = inner.extend  # faster than chain.from_iterable over short lists
+    for entry in entries:
+        extend(entry)
+    found = _uniform(inner)
     if found is None:
         return None
-    inner, numbers = found
-    return ((kind, length) if inner == "f" else (kind, (inner,) * length)), numbers
+    shape, numbers = found
+    return ((kind, length) if shape == "f" else (kind, (shape,) * length)), numbers
 
 
 def _inputs(group: list[_Sample]) -> list[float]:

@@ -39,12 +39,13 @@ import ctypes
 import ctypes.util
 import math
 import re
+import struct
 import sys
 import threading
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import ops
 from ..value import Value
@@ -87,6 +88,9 @@ _BATCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p
 class NativeProgram:
     """The machine code of one trace, and what a call gives it and makes of its result."""
 
+    # Samples whose inputs, or the captured leaves, are inf or NaN get status 2 here.
+    checks_finite: ClassVar[bool] = True
+
     ir: str  # the LLVM IR, for the curious: print(program.ir)
     captured: list[Value]  # read at every call, in the code's order
     captured_children: tuple[Value, ...]  # those the result depends on: the node's children
@@ -102,6 +106,10 @@ class NativeProgram:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _scratch: Any = field(default=None, repr=False)
     lanes: int = 1  # the samples run side by side (their slots interleave in the scratch)
+    _tables_at: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._tables_at = ctypes.addressof(self.tables)
 
     def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
                   weight: float, backward: bool) -> BatchResult:
@@ -124,37 +132,41 @@ class NativeProgram:
         data, status, grads, value_grads = self._call(numbers, n, leaves, float(weight),
                                                       backward)
         if not backward:
-            return BatchResult(data[:], status[:n], [], [])
+            return BatchResult(data.tolist(), status[:n].tolist(), [], [])
         if status[n]:
             # A sample's backward pass failed, or the sums came out inf or NaN: as the Python
             # program, run the samples one at a time, so that sample alone goes to eager code.
             return self._one_at_a_time(numbers, n, leaves, float(weight))
         width = len(self.captured_children)
-        return BatchResult(data[:], status[:n], grads if len(grads) == width else grads[:width],
-                           value_grads[:n * len(self.value_children)])
+        return BatchResult(data.tolist(), status[:n].tolist(),
+                           grads if len(grads) == width else grads[:width],
+                           value_grads[:n * len(self.value_children)].tolist())
 
-    def _call(self, numbers: Any, n: int, leaves: Any, weight: float,
-              backward: bool) -> tuple[Any, Any, Any, Any]:
-        data = (ctypes.c_double * (n * self.outputs))()
-        status = (ctypes.c_int64 * (n + 1))()  # status[n]: the batch's sums are spoiled
-        # An array, not a ctypes one: the node's edges are read from it without a copy.
+    def _call(self, numbers: bytes, n: int, leaves: bytes, weight: float,
+              backward: bool) -> tuple[array[float], array[int], array[float], array[float]]:
+        # Arrays, not ctypes ones: a third faster to read (the node's edges read grads).
+        data = array("d", bytes(8 * n * self.outputs))
+        status = array("q", bytes(8 * (n + 1)))  # status[n]: the batch's sums are spoiled
         grads = array("d", bytes(8 * max(len(self.captured_children), 1)))
-        value_grads = (ctypes.c_double * max(n * len(self.value_children), 1))()
+        value_grads = array("d", bytes(8 * max(n * len(self.value_children), 1)))
         mine = self._lock.acquire(blocking=False)  # another thread's call: scratch of its own
         try:
             if not mine or self._scratch is None:
-                # Each line's value and gradient in every lane.
-                size = self.lines * self.lanes
-                scratch = ((ctypes.c_double * size)(), (ctypes.c_double * size)())
+                # Each line's value and gradient in every lane: the arrays, and their addresses
+                # rounded up to 64 bytes, so that no line's lanes straddle two cache lines
+                # (a tenth of the moons step's native call where they did).
+                size = self.lines * self.lanes + 8
+                vals, g = array("d", bytes(8 * size)), array("d", bytes(8 * size))
+                scratch = (vals, g, -(-vals.buffer_info()[0] // 64) * 64,
+                           -(-g.buffer_info()[0] // 64) * 64)
                 if mine:
                     self._scratch = scratch
             else:
                 scratch = self._scratch
-            self.function(numbers.buffer_info()[0], n, leaves.buffer_info()[0], weight,
-                          int(backward), ctypes.addressof(data), ctypes.addressof(status),
-                          grads.buffer_info()[0], ctypes.addressof(value_grads),
-                          ctypes.addressof(scratch[0]), ctypes.addressof(scratch[1]),
-                          ctypes.addressof(self.tables))
+            self.function(numbers, n, leaves, weight, int(backward), data.buffer_info()[0],
+                          status.buffer_info()[0], grads.buffer_info()[0],
+                          value_grads.buffer_info()[0], scratch[2], scratch[3],
+                          self._tables_at)
         finally:
             if mine:
                 self._lock.release()
@@ -167,7 +179,7 @@ class NativeProgram:
         sums = [0.0] * len(self.captured_children)
         slots, width = self.slots, len(self.value_children)
         for k in range(n):
-            one = numbers[k * slots:(k + 1) * slots] if slots else array("d", [0.0])
+            one = numbers[8 * k * slots:8 * (k + 1) * slots] if slots else _ONE_ZERO
             out, state, grads, values = self._call(one, 1, leaves, 1.0, True)
             if state[0] != 0 or state[1]:
                 data.append(math.nan)
@@ -176,26 +188,38 @@ class NativeProgram:
                 continue
             data.append(out[0])
             status.append(0)
-            value_grads += values[:width]
+            value_grads += values[:width].tolist()
             sums = [s + weight * g for s, g in zip(sums, grads)]
         return BatchResult(data, status, sums, value_grads)
 
 
-def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> array[float]:
-    """x as an array of length doubles (a copy: nothing can change it mid-call; at least one
-    double, so that its address is never null)."""
+def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> bytes:
+    """x as length doubles, packed (a copy: nothing can change it mid-call; at least one
+    double, so that its address is never null). struct.pack, not array("d", x): a third of
+    the time (python -m benchmarks: mlp_step), and the same conversions (float(), not int)."""
     if isinstance(x, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"native run_batch: {what} must be a sequence of floats, "
                         f"got {type(x).__name__}")
-    try:
-        copy = array("d", x)
-    except TypeError:
-        raise TypeError(f"native run_batch: {what} must be a sequence of floats, got "
-                        f"{type(x).__name__} {str(x)[:60]}") from None
-    if len(copy) != length:
+    if type(x) is not list:
+        try:
+            x = list(x)
+        except TypeError:
+            raise TypeError(f"native run_batch: {what} must be a sequence of floats, got "
+                            f"{type(x).__name__} {str(x)[:60]}") from None
+    if len(x) != length:
         raise ValueError(f"native run_batch: {what} must have {length} floats ({expected}), "
-                         f"got {len(copy)}")
-    return copy if length else array("d", [0.0])
+                         f"got {len(x)}")
+    if not length:
+        return _ONE_ZERO
+    try:
+        return struct.pack(f"{length}d", *x)
+    except (struct.error, TypeError):
+        bad = next((v for v in x if not isinstance(v, (int, float))), x)
+        raise TypeError(f"native run_batch: {what} must be a sequence of floats, got "
+                        f"{type(bad).__name__} {str(bad)[:60]} in it") from None
+
+
+_ONE_ZERO = bytes(8)
 
 
 # ---- writing the IR -------------------------------------------------------------------------
@@ -324,10 +348,11 @@ class _Writer:
         if comment:
             b.emit(f"; {comment}")
 
+        steps: dict[tuple[int, int, int], int | None] = {}
+
         def one(j: str, values: list[str]) -> list[str]:
-            base = b.op(f"mul i64 {j}, {width}", "row")
-            results: list[str] = body(lambda p: b.entry(table, b.op(f"add i64 {base}, {p}")),
-                                      values)
+            results: list[str] = body(_Row(b, table, b.op(f"mul i64 {j}, {width}", "row"),
+                                           rows, steps), values)
             return results
 
         return b.loop(len(rows), carried, one)
@@ -433,10 +458,13 @@ class _Writer:
         b, lowerer = self.b, self.lowerer
         key = self.lines[rows[0][0]].key
 
-        def body(entry: Any, carried: list[str]) -> list[str]:
+        def body(entry: _Row, carried: list[str]) -> list[str]:
             lowerer.hole_at = lambda number: b.load_line(
                 "%vals", entry(b.op(f"add i64 {number}, 1")))
+            lowerer.run_hole = lambda k, at, stride, count: b.load_line(
+                "%vals", entry.run(k, at + 1, stride, count))
             value, err = lowerer.source(template)
+            lowerer.run_hole = None
             b.store_line("%vals", entry(0), value)
             return [b.either(carried[0], err) or b.no]
 
@@ -560,7 +588,7 @@ class _Writer:
             pieces.append((f"{_kind(template)}:{template}", list(range(at, at + 1 + width))))
             at += 1 + width
 
-        def body(entry: Any, carried: list[str]) -> list[str]:
+        def body(entry: _Row, carried: list[str]) -> list[str]:
             upstream = b.load_line("%g", entry(0), "up")
             skipped = b.block
             mask = self.alive
@@ -579,15 +607,19 @@ class _Writer:
             for start, end, as_loop in uniform_runs(pieces, LOOP_AT):
                 template = shape[start]
                 if not as_loop:
-                    err = b.either(err, self.step(entry, str(pieces[start][1][0]), upstream,
-                                                  mask, template))
+                    place = pieces[start][1][0]
+
+                    def line_at(offset: int, place: int = place) -> str:
+                        return entry(place + offset)
+
+                    err = b.either(err, self.step(line_at, upstream, mask, template))
                     continue
                 stride, first = len(pieces[start][1]), pieces[start][1][0]
 
                 def inner(j: str, values: list[str], stride: int = stride, first: int = first,
-                          template: str = template) -> list[str]:
-                    place = b.op(f"add i64 {b.op(f'mul i64 {j}, {stride}')}, {first}")
-                    made = self.step(entry, place, upstream, mask, template)
+                          template: str = template, count: int = end - start) -> list[str]:
+                    made = self.step(lambda offset: entry.run(j, first + offset, stride, count),
+                                     upstream, mask, template)
                     return [b.either(values[0], made) or b.no]
 
                 err = b.either(err, b.loop(end - start, [(b.bits, b.no)], inner)[0])
@@ -606,14 +638,14 @@ class _Writer:
                               f"d {self.names(rows)}")[0]
         self.err = b.either(self.err, err)
 
-    def step(self, entry: Any, place: str, upstream: str, mask: str | None,
+    def step(self, line_at: Callable[[int], str], upstream: str, mask: str | None,
              template: str) -> str | None:
-        """One step, its target at the row's place, then its local's holes:
-        d_target += d_node * local. Returns its error flag. In @sample, mask says which
-        samples take it: the others add 0 (a failed sample's, or where d_node is 0, as
-        Python's `if d_node:` skips the local, perhaps inf) and flag no error."""
+        """One step, its target the line line_at(0) gives, then its local's holes (hole h
+        at line_at(1 + h)): d_target += d_node * local. Returns its error flag. In @sample,
+        mask says which samples take it: the others add 0 (a failed sample's, or where d_node
+        is 0, as Python's `if d_node:` skips the local, perhaps inf) and flag no error."""
         b, lowerer = self.b, self.lowerer
-        target = entry(place)
+        target = line_at(0)
         kind = _kind(template)
         err = None
         if kind == "one":
@@ -621,8 +653,7 @@ class _Writer:
         elif kind == "minus one":
             term = b.op(f"fneg {b.f} {upstream}")
         else:
-            lowerer.hole_at = lambda number: b.load_line(
-                "%vals", entry(b.op(f"add i64 {b.op(f'add i64 {place}, 1')}, {number}")))
+            lowerer.hole_at = lambda number: b.load_line("%vals", line_at(1 + int(number)))
             local, err = lowerer.source(template)
             term = b.op(f"fmul {b.f} {upstream}, {local}", "term")
         if mask is not None:
@@ -843,6 +874,48 @@ def _tables(groups: dict[tuple[int, Any], list[list[Any]]]
                 for i, steps in nodes]
         tables.append((skips, list(shape), rows))
     return tables
+
+
+class _Row:
+    """A table loop's current row: row(p) is the line at position p (an int or an i64 value),
+    read from the table; row.run(k, at, stride, count) the line at position at + k * stride
+    of a run of count terms, k an i64 (the run's loop variable)."""
+
+    def __init__(self, b: Builder, table: int, base: str, rows: list[list[int]],
+                 steps: dict[tuple[int, int, int], int | None]) -> None:
+        self.b, self.table, self.base, self.rows, self.steps = b, table, base, rows, steps
+
+    def __call__(self, p: int | str) -> str:
+        return self.b.entry(self.table, self.b.op(f"add i64 {self.base}, {p}"))
+
+    def run(self, k: str, at: int, stride: int, count: int) -> str:
+        """Where every row's lines at those positions go up by one step d (a layer's weights
+        and inputs, in the order they were made), the row's first line + k * d: one read of
+        the table per row, not one per term (the moons step's native call ran a third
+        faster, python -m benchmarks: mlp_step). Otherwise each term's line, read."""
+        b = self.b
+        key = (at, stride, count)
+        if key not in self.steps:
+            self.steps[key] = _even_step(self.rows, at, stride, count)
+        step = self.steps[key]
+        if step is None:
+            return self(b.op(f"add i64 {b.op(f'mul i64 {k}, {stride}')}, {at}"))
+        return b.op(f"add i64 {self(at)}, {b.op(f'mul i64 {k}, {step}')}", "line")
+
+
+def _even_step(rows: list[list[int]], at: int, stride: int, count: int) -> int | None:
+    """d where, in every row, the entries at at + k * stride (k < count) are first + k * d
+    (first the row's own, d the same in all rows); else None."""
+    if count < 2:
+        return 0
+    end = at + stride * count
+    d = rows[0][at + stride] - rows[0][at]
+    for row in rows:
+        first = row[at]
+        expected = [first] * count if d == 0 else list(range(first, first + d * count, d))
+        if row[at:end:stride] != expected:
+            return None
+    return d
 
 
 def _no_row(number: str) -> str:

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import ops
 from ..value import Value
@@ -44,6 +44,9 @@ class Retrace(Exception):
 @dataclass
 class Program:
     """The generated code of one trace, and what a call gives it and makes of its result."""
+
+    # The code meets inf and NaN inputs unchecked: its callers look for them first.
+    checks_finite: ClassVar[bool] = False
 
     source: str
     function: BatchFunction

@@ -12,7 +12,7 @@ import numbers
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from .. import ops
 from ..functional import node_operands
@@ -148,6 +148,9 @@ class BatchProgram(Protocol):
     captured: list[Value]  # read at every call, in plan.captured's order
     captured_children: tuple[Value, ...]  # the captured leaves among plan.children
     value_children: tuple[int, ...]  # which of a sample's argument Values are children
+    # True if run_batch gives a sample whose inputs, or the captured leaves, are inf or NaN
+    # a status of EAGER itself; False if its callers must keep them out.
+    checks_finite: ClassVar[bool]
 
     def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
                   weight: float, backward: bool) -> BatchResult:
