@@ -771,5 +771,8 @@ def test_a_guard_that_fails_in_a_batch_leaves_its_structure_to_the_slow_path() -
 def test_the_scratch_arrays_start_on_a_cache_line() -> None:
     program = _program()
     program.run_batch([1.0, 2.0] * 5, 5, [0.5], 1.0, True)
-    _, _, vals, g = program._scratch
+    assert program._scratch is not None
+    vals, g = program._scratch.at[3:]
     assert vals % 64 == 0 and g % 64 == 0
+    program.run_batch([1.0, 2.0] * 9, 9, [0.5], 1.0, True)  # more samples: outputs grow
+    assert program._scratch.samples == 9 and program._scratch.at[3] % 64 == 0

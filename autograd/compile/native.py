@@ -104,7 +104,7 @@ class NativeProgram:
     source: str = ""  # the Python program is Compiled's to keep
     failed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _scratch: Any = field(default=None, repr=False)
+    _scratch: _Scratch | None = field(default=None, repr=False)
     lanes: int = 1  # the samples run side by side (their slots interleave in the scratch)
     _tables_at: int = field(default=0, repr=False)
 
@@ -129,48 +129,42 @@ class NativeProgram:
                               f"program has {self.outputs}")
         numbers = _doubles(inputs, n * self.slots, "inputs", f"{n} samples of {self.slots}")
         leaves = _doubles(captured, len(self.captured), "captured", "one per captured leaf")
-        data, status, grads, value_grads = self._call(numbers, n, leaves, float(weight),
-                                                      backward)
+        data, status, spoiled, grads, value_grads = self._call(numbers, n, leaves,
+                                                               float(weight), backward)
         if not backward:
-            return BatchResult(data.tolist(), status[:n].tolist(), [], [])
-        if status[n]:
+            return BatchResult(data, status, [], [])
+        if spoiled:
             # A sample's backward pass failed, or the sums came out inf or NaN: as the Python
             # program, run the samples one at a time, so that sample alone goes to eager code.
             return self._one_at_a_time(numbers, n, leaves, float(weight))
         width = len(self.captured_children)
-        return BatchResult(data.tolist(), status[:n].tolist(),
-                           grads if len(grads) == width else grads[:width],
-                           value_grads[:n * len(self.value_children)].tolist())
+        return BatchResult(data, status, grads if len(grads) == width else grads[:width],
+                           value_grads)
 
-    def _call(self, numbers: bytes, n: int, leaves: bytes, weight: float,
-              backward: bool) -> tuple[array[float], array[int], array[float], array[float]]:
-        # Arrays, not ctypes ones: a third faster to read (the node's edges read grads).
-        data = array("d", bytes(8 * n * self.outputs))
-        status = array("q", bytes(8 * (n + 1)))  # status[n]: the batch's sums are spoiled
+    def _call(self, numbers: bytes, n: int, leaves: bytes, weight: float, backward: bool
+              ) -> tuple[list[float], list[int], int, array[float], list[float]]:
+        """The native call: the samples' data, statuses, whether the sums are spoiled, the
+        captured children's gradients (a new array: the node's edges are read from it) and
+        the argument Values' derivatives, sample after sample."""
         grads = array("d", bytes(8 * max(len(self.captured_children), 1)))
-        value_grads = array("d", bytes(8 * max(n * len(self.value_children), 1)))
         mine = self._lock.acquire(blocking=False)  # another thread's call: scratch of its own
         try:
-            if not mine or self._scratch is None:
-                # Each line's value and gradient in every lane: the arrays, and their addresses
-                # rounded up to 64 bytes, so that no line's lanes straddle two cache lines
-                # (a tenth of the moons step's native call where they did).
-                size = self.lines * self.lanes + 8
-                vals, g = array("d", bytes(8 * size)), array("d", bytes(8 * size))
-                scratch = (vals, g, -(-vals.buffer_info()[0] // 64) * 64,
-                           -(-g.buffer_info()[0] // 64) * 64)
+            scratch = self._scratch if mine else None
+            if scratch is None or scratch.samples < n:
+                scratch = _Scratch(self.lines * self.lanes, n, self.outputs,
+                                   len(self.value_children))
                 if mine:
                     self._scratch = scratch
-            else:
-                scratch = self._scratch
-            self.function(numbers, n, leaves, weight, int(backward), data.buffer_info()[0],
-                          status.buffer_info()[0], grads.buffer_info()[0],
-                          value_grads.buffer_info()[0], scratch[2], scratch[3],
-                          self._tables_at)
+            self.function(numbers, n, leaves, weight, int(backward), scratch.at[0],
+                          scratch.at[1], grads.buffer_info()[0], scratch.at[2], scratch.at[3],
+                          scratch.at[4], self._tables_at)
+            # Copied out while the scratch is this call's.
+            return (scratch.data[:n * self.outputs].tolist(), scratch.status[:n].tolist(),
+                    scratch.status[n], grads,
+                    scratch.value_grads[:n * len(self.value_children)].tolist())
         finally:
             if mine:
                 self._lock.release()
-        return data, status, grads, value_grads
 
     def _one_at_a_time(self, numbers: Any, n: int, leaves: Any, weight: float) -> BatchResult:
         data: list[float] = []
@@ -180,17 +174,40 @@ class NativeProgram:
         slots, width = self.slots, len(self.value_children)
         for k in range(n):
             one = numbers[8 * k * slots:8 * (k + 1) * slots] if slots else _ONE_ZERO
-            out, state, grads, values = self._call(one, 1, leaves, 1.0, True)
-            if state[0] != 0 or state[1]:
+            out, state, spoiled, grads, values = self._call(one, 1, leaves, 1.0, True)
+            if state[0] != 0 or spoiled:
                 data.append(math.nan)
-                status.append(2 if state[1] else state[0])
+                status.append(2 if spoiled else state[0])
                 value_grads += [0.0] * width
                 continue
             data.append(out[0])
             status.append(0)
-            value_grads += values[:width].tolist()
+            value_grads += values
             sums = [s + weight * g for s, g in zip(sums, grads)]
         return BatchResult(data, status, sums, value_grads)
+
+
+class _Scratch:
+    """A call's working memory, kept between calls: each line's value and gradient in every
+    lane, and the outputs for up to samples samples. The arrays' addresses are rounded up to
+    64 bytes, so that no line's lanes straddle two cache lines (a tenth of the moons step's
+    native call where they did)."""
+
+    __slots__ = ("samples", "vals", "g", "data", "status", "value_grads", "at")
+
+    def __init__(self, size: int, samples: int, outputs: int, value_children: int) -> None:
+        self.samples = samples
+        self.vals, self.g = array("d", bytes(8 * size + 64)), array("d", bytes(8 * size + 64))
+        self.data = array("d", bytes(8 * samples * outputs))
+        self.status = array("q", bytes(8 * (samples + 1)))  # status[n]: the sums are spoiled
+        self.value_grads = array("d", bytes(8 * max(samples * value_children, 1)))
+        # data, status, value_grads, vals, g: where the code writes them (vals and g aligned)
+        self.at = (self.data.buffer_info()[0], self.status.buffer_info()[0],
+                   self.value_grads.buffer_info()[0], _aligned(self.vals), _aligned(self.g))
+
+
+def _aligned(numbers: array[float]) -> int:
+    return -(-numbers.buffer_info()[0] // 64) * 64
 
 
 def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> bytes:
