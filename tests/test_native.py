@@ -675,8 +675,9 @@ def _sum2(terms: Sequence[float]) -> float:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_native_fsum_is_sum2_to_the_bit(seed: int) -> None:
-    # Fast2Sum with the larger operand first gives TwoSum's t and e exactly: the sums are
-    # Sum2's, bit for bit, in every lane, whatever the terms' sizes and signs.
+    # Fast2Sum with the larger operand first gives TwoSum's t and e exactly (away from the
+    # largest float, where TwoSum's own t - s overflows): the sums are Sum2's, bit for bit,
+    # in every lane, whatever the terms' sizes and signs.
     rng = random.Random(seed)
     n = rng.choice([9, 17, 33])
     ws = [Value(1.0) for _ in range(n)]
@@ -776,3 +777,53 @@ def test_the_scratch_arrays_start_on_a_cache_line() -> None:
     assert vals % 64 == 0 and g % 64 == 0
     program.run_batch([1.0, 2.0] * 9, 9, [0.5], 1.0, True)  # more samples: outputs grow
     assert program._scratch.samples == 9 and program._scratch.at[3] % 64 == 0
+
+
+def test_a_sum_next_to_the_largest_float_is_exact_where_twosum_gave_nan() -> None:
+    # s + x is finite, but TwoSum's t - s is not: its error term was NaN and the sample ran
+    # eagerly. Fast2Sum's is exact: native code gives math.fsum's sum.
+    a, big = -5.668379854907783e+307, 1.7976931348623157e+308
+    ws = [Value(1.0), Value(1.0)]
+    step = ag.compile(lambda xs: ag.dot(ws, xs), backend="native")
+    with ag.no_grad():
+        got = step.map([[a, big], [1.0, 2.0]])
+    program = step._last.program
+    assert type(program).__name__ == "NativeProgram"
+    assert program.run_batch([a, big], 1, [1.0, 1.0], 1.0, False).status == [0]
+    assert [v.data for v in got] == [math.fsum([a, big]), 3.0]
+
+
+def test_a_loop_inside_a_looped_term_reads_its_holes_through_the_term() -> None:
+    # A term of a long fsum that is itself a long fsum: the inner loop's holes are i64 values,
+    # read through the term's hole_at, never as the outer run's.
+    from autograd.compile.lower import Builder, Lowerer
+
+    def inner(base: int) -> str:
+        return "fsum((" + ", ".join(f"_h{base + i}" for i in range(8)) + ",))"
+
+    template = "fsum((" + ", ".join(inner(8 * k) for k in range(8)) + ",))"
+    b = Builder()
+    lowerer = Lowerer(b, lambda k: f"%v{k}", lambda name, arity: name)
+    read: list[str] = []
+    lowerer.hole_at = lambda number: read.append(number) or b.op(f"add i64 {number}, 1")
+    runs: list[int] = []
+    lowerer.run_hole = lambda k, at, stride, count: runs.append(at) or b.op(f"add i64 {k}, 1")
+    lowerer.source(template)
+    assert runs == [] and read and not any(number.isdigit() for number in read)
+
+
+def test_a_parameter_gone_nan_runs_the_batch_eagerly_without_a_native_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    w, c = Value(0.5), Value(2.0)
+    step = ag.compile(lambda x, y: (w * x + c.exp() * y).tanh() * x, backend="native")
+    xs, ys = [0.1 * k for k in range(20)], [0.05 * k for k in range(20)]
+    step.mean(xs, ys)
+    program = step._last.program
+    calls: list[int] = []
+    run_batch = program.run_batch
+    monkeypatch.setattr(program, "run_batch", lambda *args: calls.append(1) or run_batch(*args))
+    c.data = math.nan
+    out = step.mean(xs, ys)
+    assert math.isnan(out.data) and calls == []
+    c.data = 2.0
+    assert not math.isnan(step.mean(xs, ys).data) and calls == [1]

@@ -256,8 +256,8 @@ class Compiled(Generic[R]):
             labels = self._labels[(how, n)] = (
                 rule([0.0] * n)[1][0], OpLabel(text, "compiled"),
                 OpLabel(text, "compiled", distinct_leaves=True))
-            if len(self._labels) > MAX_STRUCTURES:
-                del self._labels[next(iter(self._labels))]
+            if len(self._labels) > MAX_STRUCTURES:  # batches of ever new sizes
+                self._labels.clear()
         weight, op, leaves_op = labels
         if _mode.comparisons is None:
             fast = self._fast(columns, weight, _mode.enabled)
@@ -295,20 +295,21 @@ class Compiled(Generic[R]):
             return None
         trace = programs[0]
         program = trace.program
-        # Native code finds inf and NaN among the numbers itself (a sample's status): then
+        # Native code finds inf and NaN among the inputs itself (a sample's status): then
         # they are looked for only where a sample failed. The Python code must not see them.
+        # A parameter gone inf or NaN fails every sample: _run runs them all eagerly.
         checked = program.checks_finite
         if not checked and not_finite(inputs):
             return None
         captured = [leaf.data for leaf in program.captured]
-        if not checked and not_finite(captured):
+        if not_finite(captured):
             return None
         n = len(columns[0])
         result = program.run_batch(inputs, n, captured, weight, backward)
         if any(result.status):  # a sample needs a trace of its own, or eager code: _run's
-            # From then on _fast leaves this structure to _run, unless an inf or NaN failed
-            # the samples (_run runs them eagerly; the next batch may have none).
-            if not (checked and (not_finite(inputs) or not_finite(captured))):
+            # From then on _fast leaves this structure to _run, unless an inf or NaN input
+            # failed the samples (_run runs them eagerly; the next batch may have none).
+            if not (checked and not_finite(inputs)):
                 self._slow.add(shape)
             return None
         self._last = trace

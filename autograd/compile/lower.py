@@ -493,13 +493,15 @@ class Lowerer:
         run = self.run_hole
 
         def term(k: str) -> tuple[str, str | None]:
-            if run is None:
-                base = b.op(f"add i64 {b.op(f'mul i64 {k}, {width}')}, {first}")
-                self.hole_at = lambda number: outer(b.op(f"add i64 {base}, {number}"))
-            else:
-                self.hole_at = lambda number: run(k, first + int(number), width, count)
-            # A loop inside the term reads holes relative to the term's: through hole_at.
-            self.run_hole = None
+            base = b.op(f"add i64 {b.op(f'mul i64 {k}, {width}')}, {first}")
+
+            def hole(number: str) -> str:
+                if run is not None and number.isdigit():  # one of the term's own holes
+                    return run(k, first + int(number), width, count)
+                return outer(b.op(f"add i64 {base}, {number}"))
+
+            # A loop inside the term reads its holes (i64 values) through hole_at.
+            self.hole_at, self.run_hole = hole, None
             x, err = self.value(self.parse(template), template)
             self.hole_at, self.run_hole = outer, run
             return x, err
@@ -637,9 +639,11 @@ class Sum:
 
     def add(self, x: str, err: str | None) -> None:
         b = self.b
-        # Fast2Sum with the larger operand first: s + x is exactly t + e (Dekker), the same
-        # t and e as TwoSum's six additions, in three and a select (the moons step's forward
-        # pass, nearly all fsum, ran a tenth faster, python -m benchmarks: mlp_step).
+        # Fast2Sum with the larger operand first: s + x is exactly t + e (Dekker), TwoSum's t
+        # and e in three additions and a select instead of six (the moons step's forward pass,
+        # nearly all fsum, ran a tenth faster, python -m benchmarks: mlp_step). Where TwoSum's
+        # t - s overflows (an operand near the largest float) its e was NaN; this one's is
+        # exact, as math.fsum's sum.
         f = b.f
         t = b.op(f"fadd {f} {self.s}, {x}", "s")
         first = b.op(f"fcmp oge {f} {b.fabs(self.s)}, {b.fabs(x)}")

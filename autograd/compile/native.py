@@ -76,6 +76,10 @@ OPT_LEVEL = 3
 # four doubles, an AVX2 register (eight, AVX-512's, ran no faster on the moons step).
 SAMPLES = 4
 
+# The largest batch whose outputs' scratch a program keeps between calls (a training step's;
+# a larger one, a map over a whole dataset, gets its own each call).
+KEPT_SAMPLES = 4096
+
 # The native function: (inputs, n, captured, weight, backward, data, status, grads,
 # value_grads, vals, g) -> None.
 _BATCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
@@ -153,7 +157,7 @@ class NativeProgram:
             if scratch is None or scratch.samples < n:
                 scratch = _Scratch(self.lines * self.lanes, n, self.outputs,
                                    len(self.value_children))
-                if mine:
+                if mine and n <= KEPT_SAMPLES:  # not a huge map's outputs, for good
                     self._scratch = scratch
             self.function(numbers, n, leaves, weight, int(backward), scratch.at[0],
                           scratch.at[1], grads.buffer_info()[0], scratch.at[2], scratch.at[3],
@@ -626,8 +630,9 @@ class _Writer:
                 if not as_loop:
                     place = pieces[start][1][0]
 
-                    def line_at(offset: int, place: int = place) -> str:
-                        return entry(place + offset)
+                    def line_at(offset: int | str, place: int = place) -> str:
+                        return entry(place + offset if isinstance(offset, int) else
+                                     b.op(f"add i64 {place}, {offset}"))
 
                     err = b.either(err, self.step(line_at, upstream, mask, template))
                     continue
@@ -635,8 +640,14 @@ class _Writer:
 
                 def inner(j: str, values: list[str], stride: int = stride, first: int = first,
                           template: str = template, count: int = end - start) -> list[str]:
-                    made = self.step(lambda offset: entry.run(j, first + offset, stride, count),
-                                     upstream, mask, template)
+                    place = b.op(f"add i64 {b.op(f'mul i64 {j}, {stride}')}, {first}")
+
+                    def line_at(offset: int | str) -> str:
+                        if isinstance(offset, int):
+                            return entry.run(j, first + offset, stride, count)
+                        return entry(b.op(f"add i64 {place}, {offset}"))
+
+                    made = self.step(line_at, upstream, mask, template)
                     return [b.either(values[0], made) or b.no]
 
                 err = b.either(err, b.loop(end - start, [(b.bits, b.no)], inner)[0])
@@ -655,10 +666,11 @@ class _Writer:
                               f"d {self.names(rows)}")[0]
         self.err = b.either(self.err, err)
 
-    def step(self, line_at: Callable[[int], str], upstream: str, mask: str | None,
+    def step(self, line_at: Callable[[int | str], str], upstream: str, mask: str | None,
              template: str) -> str | None:
         """One step, its target the line line_at(0) gives, then its local's holes (hole h
-        at line_at(1 + h)): d_target += d_node * local. Returns its error flag. In @sample,
+        at line_at(1 + h); h an i64 value inside a loop of the local's own, at line_at of
+        that value + 1): d_target += d_node * local. Returns its error flag. In @sample,
         mask says which samples take it: the others add 0 (a failed sample's, or where d_node
         is 0, as Python's `if d_node:` skips the local, perhaps inf) and flag no error."""
         b, lowerer = self.b, self.lowerer
@@ -670,7 +682,8 @@ class _Writer:
         elif kind == "minus one":
             term = b.op(f"fneg {b.f} {upstream}")
         else:
-            lowerer.hole_at = lambda number: b.load_line("%vals", line_at(1 + int(number)))
+            lowerer.hole_at = lambda number: b.load_line("%vals", line_at(
+                1 + int(number) if number.isdigit() else b.op(f"add i64 {number}, 1")))
             local, err = lowerer.source(template)
             term = b.op(f"fmul {b.f} {upstream}, {local}", "term")
         if mask is not None:
