@@ -10,7 +10,7 @@
 
 from . import ops
 from .backward import backward, grad
-from .compile import Compiled, compile
+from .compile import Batch, Compiled, compile
 from .forward import jacobian, jvp, vjp
 from .functional import batch_dots, dot, dots, log_softmax, logsumexp, mean, softmax, sum
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -22,6 +22,7 @@ from .trace import trace_backward
 from .value import Value
 
 __all__ = [
+    "Batch",
     "Compiled",
     "GradcheckError",
     "Primitive",

@@ -65,12 +65,15 @@ class CompiledMoonsStep(MoonsStep):
     """MoonsStep with one point's loss (its hinge loss plus the L2 penalty) ag.compile'd on
     backend ("python" or "native") and run for every point by Compiled.mean (one trace, code
     the size of one point's graph; the L2 reads no point, so the code computes it once for
-    the batch); SGD outside."""
+    the batch); SGD outside. The points go in as an ag.Batch made once (packed = True: as
+    numpy's and torch's steps make their arrays once), or as the lists at every step."""
 
     def __init__(self, xs: list[list[float]], ys: list[float], lr: float, alpha: float,
-                 seed: int = 0, backend: str = "python") -> None:
+                 seed: int = 0, backend: str = "python", packed: bool = True) -> None:
         super().__init__(xs, ys, lr, alpha, seed)
         self.compiled = ag.compile(self._point_loss, backend=backend)
+        self.columns: tuple[ag.Batch] | tuple[list[list[float]], list[float]] = \
+            (ag.Batch(xs, ys),) if packed else (xs, ys)
         # The batch's numbers as the program reads them: point k's x and y one after another.
         self.inputs = [v for x, y in zip(xs, ys) for v in (*x, y)]
 
@@ -81,7 +84,7 @@ class CompiledMoonsStep(MoonsStep):
     def loss(self) -> Value:
         """The same loss as MoonsStep's, mean(hinge) + L2 = mean(hinge + L2): one node over
         the parameters, traced at the first call."""
-        return self.compiled.mean(self.xs, self.ys)
+        return self.compiled.mean(*self.columns)
 
     def run_program(self) -> float:
         """The mean of the points' losses on the current weights, from the traced

@@ -19,6 +19,7 @@ from .workloads import Row, Settings, back_to_back, round_robin, scaled
 ALPHA = 1e-4  # the L2 weight of mlp_step's loss
 LR = 0.1  # mlp_step's SGD learning rate
 CALL_ALONE = "native call alone"  # timed with mlp_step's engines, reported in a note
+LISTS = "native, lists"  # the native step given the lists at every step, not an ag.Batch: a note
 
 
 # ---- mlp_step -----------------------------------------------------------------------------
@@ -105,13 +106,21 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
     if ours.COMPILED in steps and "tuned" in steps:
         steps[ours.COMPILED] = steps["tuned"] = max(steps[ours.COMPILED], steps["tuned"])
     if native is not None:
-        # The native call alone, on the step's own numbers, in the same turns as the engines.
+        # The native call alone, on the step's own numbers, in the same turns as the engines;
+        # and the native step given the lists themselves at every step.
         steppers[CALL_ALONE] = native.run_program
         size_block(CALL_ALONE)
+        lists = ours.CompiledMoonsStep(xs, ys, LR, ALPHA, backend="native", packed=False)
+        for p, q in zip(lists.params, native.params):
+            p.data = q.data  # where the native step is now
+        lists.step()
+        steppers[LISTS] = lists.step
+        size_block(LISTS)
     # Engines take turns, one block each per round: this shared machine has slow spells lasting
     # seconds, and a spell should slow every engine's blocks alike, not only one engine's.
     results = round_robin({name: task(name) for name in steppers}, s.mlp_repeats)
     call_alone = results.pop(CALL_ALONE, {}).get("step")
+    with_lists = results.pop(LISTS, {}).get("step")
     row = Row(f"mlp_step moons {len(xs)}", "ms/step", scaled(results, "step", 1e3), total=True)
     row.notes.append("MLP(2, [16, 16, 1]), mean hinge loss + 1e-4 sum(p**2), SGD; chainrule: "
                      "nn.MLP.forward_batch (one ag.dot node per neuron and point), "
@@ -120,12 +129,13 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
                      "Compiled.mean (code of one point's graph, one trace; the L2 reads no "
                      "point, so the code computes it once for the batch), SGD outside it; "
                      "native: the same with backend=\"native\" (llvmlite: one native call runs "
-                     "the 100 points); micrograd: its own nn.MLP and demo loss; numpy: "
-                     "benchmarks/numpy_impl.py, the batch as matrices and the backward pass "
-                     "written by hand (no autograd); floor: benchmarks/floor.py "
-                     "(every sample back-propagated); tuned: benchmarks/floor.py's "
-                     "mlp_step with tuned=True (inactive hinges, ReLUs that are off and the input "
-                     "gradient skipped)")
+                     "the 100 points); both take the points as an ag.Batch made once, as "
+                     "numpy's and torch's steps make their arrays once; micrograd: its own "
+                     "nn.MLP and demo loss; numpy: benchmarks/numpy_impl.py, the batch as "
+                     "matrices and the backward pass written by hand (no autograd); floor: "
+                     "benchmarks/floor.py (every sample back-propagated); tuned: "
+                     "benchmarks/floor.py's mlp_step with tuned=True (inactive hinges, ReLUs "
+                     "that are off and the input gradient skipped)")
     row.notes += skipped
     compiled_step = results[ours.COMPILED]["step"]
     eager_step = results[ours.NAME]["step"]
@@ -144,6 +154,11 @@ def mlp_step(s: Settings, mg: ModuleType | None, torch: ModuleType | None) -> li
                          f"backward) takes {call_alone * 1e3:.3f} ms, "
                          f"{call_alone / native_step:.0%} of the step: the rest is Python "
                          "(Compiled's bookkeeping, backward() and SGD)")
+    tuned_step = results.get("tuned", {}).get("step")
+    if isinstance(with_lists, float) and isinstance(tuned_step, float):
+        row.notes.append(f"native, given the lists at every step instead of the ag.Batch "
+                         f"(checked and packed at every call): {with_lists * 1e3:.3f} ms a "
+                         f"step, {tuned_step / with_lists:.1f}x faster than the tuned floor")
     row.notes.append(f"steps per timed block, {s.mlp_repeats} blocks each: "
                      + ", ".join(f"{name} {n}" for name, n in steps.items()))
     spread = max(losses.values()) - min(losses.values())

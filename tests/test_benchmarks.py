@@ -84,13 +84,16 @@ def test_tuned_floor_gives_the_floors_gradients() -> None:
     assert floor.flat(tuned) == pytest.approx(floor.flat(grads), abs=1e-12)
 
 
+@pytest.mark.parametrize("packed", [True, False])
 @pytest.mark.parametrize("backend", ["python", "native"])
-def test_compiled_moons_step_equals_the_eager_one(backend: str) -> None:
+def test_compiled_moons_step_equals_the_eager_one(backend: str, packed: bool) -> None:
     if backend == "native":
         pytest.importorskip("llvmlite", reason="the native backend needs llvmlite")
     xs, ys = data.two_moons(12, seed=3)
     eager = ours.MoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1)
-    compiled = ours.CompiledMoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1, backend=backend)
+    compiled = ours.CompiledMoonsStep(xs, ys, lr=0.1, alpha=1e-2, seed=1, backend=backend,
+                                      packed=packed)
+    assert type(compiled.columns[0]) is (ag.Batch if packed else list)
     # The compiled loss is the mean of the points' losses: eager's to rounding, not bit for bit.
     assert [eager.step() for _ in range(3)] == pytest.approx(
         [compiled.step() for _ in range(3)], rel=1e-12, abs=0.0)

@@ -763,3 +763,120 @@ def test_a_batch_node_over_parameters_tells_backward_its_children_are_leaves() -
         _assert_same(got, want)
         assert step.mean(xs).op.params.get("distinct_leaves", False) is flagged
     assert w.grad == 0.0 and want[1][-1] != 0.0  # through the node made by hand, to w
+
+
+# ---- ag.Batch: the columns checked and packed once ------------------------------------------
+
+
+BACKENDS = ["python"] + (["native"] if importlib.util.find_spec("llvmlite") else [])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("how", ["mean", "sum"])
+def test_a_batch_gives_the_node_its_lists_give(backend: str, how: str) -> None:
+    model = MLP(2, [8, 8, 1], seed=2)
+    params = model.parameters()
+    step = ag.compile(lambda x, y: hinge_loss([model(x)[0]], [y]), backend=backend)
+    xs, ys = _points(23, seed=4)
+    batch = ag.Batch(xs, ys)
+    assert len(batch) == 23 and repr(batch) == "Batch(23 samples, 2 columns)"
+    want = _grads(lambda: getattr(step, how)(xs, ys), params)
+    for _ in range(2):  # the first traced from the lists, then replays
+        got = _grads(lambda: getattr(step, how)(batch), params)
+        assert got == want
+    node = getattr(step, how)(batch)
+    assert node.op.params.get("distinct_leaves") and set(node.children) == set(params)
+    with no_grad():
+        assert [v.data for v in step.map(batch)] == [v.data for v in step.map(xs, ys)]
+    assert step.traces == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_batch_is_a_snapshot_of_its_lists(backend: str) -> None:
+    w = Value(0.5)
+    step = ag.compile(lambda x, y: (w * x[0] + x[1] - y) ** 2, backend=backend)
+    xs, ys = [[1.0, 2.0], [3.0, -1.0]], [0.5, 0.25]
+    batch = ag.Batch(xs, ys)
+    before = step.mean(batch).data
+    xs[0][0], ys[1] = 100.0, -7.0  # changes after it was made are not in it
+    xs.append([1.0, 1.0])
+    assert step.mean(batch).data == before and len(batch) == 2
+    assert batch.columns == ([[1.0, 2.0], [3.0, -1.0]], [0.5, 0.25])
+    assert batch.numbers == [1.0, 2.0, 0.5, 3.0, -1.0, 0.25]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_take_gives_the_mini_batch_its_samples_make(backend: str) -> None:
+    model = MLP(3, [4, 1], seed=5)
+    params = model.parameters()
+    step = ag.compile(lambda x, y: (model(x)[0] - y) ** 2, backend=backend)
+    rng = random.Random(6)
+    xs = [tuple(rng.uniform(-1, 1) for _ in range(3)) for _ in range(30)]
+    ys = [rng.uniform(-1, 1) for _ in range(30)]
+    data = ag.Batch(xs, ys)
+    for indices in ([4, 0, 29, 4], list(range(5, 17)), [-1, -30, 7]):
+        part = data.take(indices)
+        picked = [i % 30 for i in indices]
+        assert len(part) == len(indices) and part.shape == data.shape
+        assert part.columns == ([xs[i] for i in picked], [ys[i] for i in picked])
+        assert part.numbers == [v for i in picked for v in (*xs[i], ys[i])]
+        want = _grads(lambda picked=picked: step.mean([xs[i] for i in picked],
+                                                      [ys[i] for i in picked]), params)
+        assert _grads(lambda part=part: step.mean(part), params) == want
+    assert step.traces == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_batch_whose_guards_fail_or_holding_inf_takes_the_general_path(backend: str) -> None:
+    w = Value(1.5)
+
+    def fn(x: Value) -> Value:
+        y = w * x
+        return y.tanh() if y > 0.0 else -y * 3.0
+
+    step = ag.compile(fn, backend=backend)
+    step.mean([1.0])
+    for xs in ([1.0, 2.0, -1.0, 3.0], [0.5, math.inf, -0.25], [-math.inf, 0.1]):
+        got = _grads(lambda xs=xs: step.mean(ag.Batch(xs)), [w])
+        want = _grads(lambda xs=xs: ag.mean([fn(Value(x)) for x in xs]), [w])
+        assert got[0] == want[0] or (math.isnan(got[0]) and math.isnan(want[0]))
+        assert _close(got[1][0], want[1][0]) or all(math.isnan(g[1][0]) for g in (got, want))
+    assert step.traces == 2
+    inf = ag.Batch([0.5, math.inf])
+    assert not inf.finite and not inf.take([1]).finite and inf.take([0]).finite
+
+
+@pytest.mark.parametrize("columns, error, message", [
+    ((), TypeError, "needs one list per argument"),
+    (([1, 2],), TypeError, "only floats"),
+    (([1.0, True],), TypeError, "only floats"),
+    (([Value(1.0)],), TypeError, "Values are not numbers of a batch"),
+    (([[1.0, 2.0], [3.0]],), TypeError, "of one length"),
+    (([[1.0], (2.0,)],), TypeError, "only lists"),
+    (([1.0, 2.0], [1.0]), ValueError, r"one length.*got lengths \[2, 1\]"),
+    (([],), ValueError, "empty lists"),
+    (("ab",), TypeError, "argument 0 must be a list"),
+])
+def test_bad_batch_columns_raise_clearly(columns, error, message) -> None:
+    with pytest.raises(error, match=message):
+        ag.Batch(*columns)
+
+
+def test_a_batch_goes_alone_and_take_checks_its_indices() -> None:
+    w = Value(1.0)
+    step = ag.compile(lambda x, y: w * x * y)
+    batch = ag.Batch([1.0, 2.0], [3.0, 4.0])
+    for how in ("mean", "sum", "map"):
+        with pytest.raises(TypeError, match="pass an ag.Batch alone"):
+            getattr(step, how)(batch, [1.0, 2.0])
+    with pytest.raises(TypeError, match="non-empty list of ints"):
+        batch.take([])
+    with pytest.raises(TypeError, match="non-empty list of ints"):
+        batch.take(1)
+    with pytest.raises(TypeError, match="not an int"):
+        batch.take([0, 1.0])
+    with pytest.raises(IndexError, match=r"index 2 is not an int in range\(2\)"):
+        batch.take([0, 2])
+    with pytest.raises(IndexError, match="index -3"):
+        batch.take([-3])
+    assert step.traces == 0 and w.grad == 0.0

@@ -62,7 +62,7 @@ from .lower import (
     uniform_runs,
 )
 from .python import SKIP_AT, _identifier, _literal, _same_number
-from .tracing import BatchResult, Plan, flat_operands
+from .tracing import BatchResult, Packed, Plan, flat_operands
 
 __all__ = ["NativeProgram", "Unsupported", "write_native", "OPT_LEVEL"]
 
@@ -94,6 +94,7 @@ class NativeProgram:
 
     # Samples whose inputs, or the captured leaves, are inf or NaN get status 2 here.
     checks_finite: ClassVar[bool] = True
+    reads_packed: ClassVar[bool] = True  # a Batch's Packed numbers: read where they are
 
     ir: str  # the LLVM IR, for the curious: print(program.ir)
     captured: list[Value]  # read at every call, in the code's order
@@ -137,6 +138,9 @@ class NativeProgram:
                                                                float(weight), backward)
         if not backward:
             return BatchResult(data, status, [], [])
+        if spoiled == 2:  # the captured leaves are inf or NaN: every sample failed
+            return BatchResult(data, status, [0.0] * len(self.captured_children),
+                               [0.0] * (n * len(self.value_children)))
         if spoiled:
             # A sample's backward pass failed, or the sums came out inf or NaN: as the Python
             # program, run the samples one at a time, so that sample alone goes to eager code.
@@ -218,6 +222,11 @@ def _doubles(x: Sequence[float], length: int, what: str, expected: str) -> bytes
     """x as length doubles, packed (a copy: nothing can change it mid-call; at least one
     double, so that its address is never null). struct.pack, not array("d", x): a third of
     the time (python -m benchmarks: mlp_step), and the same conversions (float(), not int)."""
+    if type(x) is Packed:  # a Batch's: packed once, never changed
+        if len(x) != 8 * length:
+            raise ValueError(f"native run_batch: {what} must have {length} floats "
+                             f"({expected}), got {len(x) // 8}")
+        return x if length else _ONE_ZERO
     if isinstance(x, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"native run_batch: {what} must be a sequence of floats, "
                         f"got {type(x).__name__}")
@@ -842,8 +851,12 @@ class _Writer:
             spoiled = b.op(f"or i1 {spoiled}, {b.op(f'and i1 %wants, {failed}')}")
         if m == 1:
             spoiled = self.sums(spoiled, captured_children, len(value_children))
+        # status[n]: 2 where the captured leaves are inf or NaN (every sample failed), else
+        # 1 where the sums are spoiled.
+        code = b.op(f"zext i1 {spoiled} to i64")
+        code = b.op(f"select i1 {bad_captured}, i64 2, i64 {code}", "spoiled")
         pointer = b.op("getelementptr inbounds i64, ptr %status, i64 %n", "p")
-        b.emit(f"store i64 {b.op(f'zext i1 {spoiled} to i64')}, ptr {pointer}")
+        b.emit(f"store i64 {code}, ptr {pointer}")
         b.emit("ret void")
         return ["define void @batch(ptr noalias %inputs, i64 %n, ptr noalias %captured, "
                 "double %weight, i64 %backward, ptr noalias %data, ptr noalias %status, "

@@ -47,6 +47,7 @@ class Program:
 
     # The code meets inf and NaN inputs unchecked: its callers look for them first.
     checks_finite: ClassVar[bool] = False
+    reads_packed: ClassVar[bool] = False  # it reads a list of floats
 
     source: str
     function: BatchFunction

@@ -142,6 +142,11 @@ class BatchResult:
     local_grads: Sequence[Sequence[float]] = ()
 
 
+class Packed(bytes):
+    """Numbers as doubles, one after another, packed once by an ag.Batch (which never changes
+    them): native run_batch reads them where they are, without a copy."""
+
+
 class BatchProgram(Protocol):
     """What Compiled needs of a program, whichever writer wrote it."""
 
@@ -151,6 +156,8 @@ class BatchProgram(Protocol):
     # True if run_batch gives a sample whose inputs, or the captured leaves, are inf or NaN
     # a status of EAGER itself; False if its callers must keep them out.
     checks_finite: ClassVar[bool]
+    # True if run_batch also takes a Batch's numbers as Packed doubles (read without a copy).
+    reads_packed: ClassVar[bool]
 
     def run_batch(self, inputs: Sequence[float], n: int, captured: Sequence[float],
                   weight: float, backward: bool) -> BatchResult:
