@@ -3,9 +3,10 @@
 Greydanus's MNIST-1D (the `mnist1d` package builds it offline): 4,000 training and 1,000 test
 signals of length 40, ten classes. Each model trains with the paper's settings (Adam, lr 1e-2,
 batches of 100, 8,000 steps): a batch's loss is one call of the per-sample loss compiled with
-``ag.compile`` (``step.mean(xs, ys)``), run as native code where llvmlite is installed. Prints
-the final test accuracies beside the paper's and PyTorch's; draws the test-accuracy curves,
-one signal per class and the CNN's confusion matrix.
+``ag.compile`` (``step.mean(batch)``, each batch taken from the training set packed once as an
+``ag.Batch``), run as native code where llvmlite is installed. Prints the final test
+accuracies beside the paper's and PyTorch's; draws the test-accuracy curves, one signal per
+class and the CNN's confusion matrix.
 """
 
 from __future__ import annotations
@@ -249,12 +250,12 @@ def train(name: str, data: Data, steps: int, backend: str, seed: int = 0,
     optimizer = Adam(model.parameters(), lr=LR)
 
     step_loss = compiled_loss(model, backend)
-    xs = [model_input(name, s) for s in data.x]
-    ys = [one_hot(label) for label in data.y]
+    # The training set checked and packed once; each step takes its mini-batch from it.
+    train_set = ag.Batch([model_input(name, s) for s in data.x], [one_hot(y) for y in data.y])
     predict = predictor(model, name, backend, compiled=len(data.x_test) >= COMPILED_EVAL_MIN)
     run = Run(name)
     checkpoints = set(eval_steps(steps))
-    order = endless_batches(len(xs), batch_size, seed)
+    order = endless_batches(len(train_set), batch_size, seed)
 
     def evaluate(step: int) -> None:
         watch = Stopwatch()
@@ -268,7 +269,7 @@ def train(name: str, data: Data, steps: int, backend: str, seed: int = 0,
     for step in bar:
         batch = next(order)
         watch = Stopwatch()
-        loss = step_loss.mean([xs[i] for i in batch], [ys[i] for i in batch])
+        loss = step_loss.mean(train_set.take(batch))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
