@@ -2,7 +2,8 @@
 
 Each block runs in a fresh interpreter in a temporary folder, with the repository on PYTHONPATH
 (so it imports this checkout). A block importing a package that is not installed (torch, an
-extra) is skipped with the reason; so is one that draws when no Graphviz renderer exists.
+extra) is skipped with the reason; so is one that draws when no Graphviz renderer exists, and
+one that runs native code (backend="native") without llvmlite.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def missing_reason(code: str) -> str | None:
             continue
         if importlib.util.find_spec(top) is None:
             return f"needs {top}, which is not installed"
+    native = any(isinstance(node, ast.keyword) and node.arg == "backend" and
+                 isinstance(node.value, ast.Constant) and node.value.value == "native"
+                 for node in ast.walk(ast.parse(code)))  # a call's, not a comment's
+    if native and importlib.util.find_spec("llvmlite") is None:
+        return "runs native code: needs the native extra (pip install -e '.[native]')"
     if any(module.startswith(DRAWS) for module in imported_modules(code)):
         if importlib.util.find_spec("graphviz") is None:
             return "draws pictures: needs the viz extra (pip install -e '.[viz]')"
