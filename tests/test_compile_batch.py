@@ -848,8 +848,8 @@ def test_a_batch_whose_guards_fail_or_holding_inf_takes_the_general_path(backend
 
 @pytest.mark.parametrize("columns, error, message", [
     ((), TypeError, "needs one list per argument"),
-    (([1, 2],), TypeError, "only floats"),
-    (([1.0, True],), TypeError, "only floats"),
+    (([1, 2],), TypeError, "only real numbers"),
+    (([1.0, True],), TypeError, "only real numbers"),
     (([Value(1.0)],), TypeError, "Values are not numbers of a batch"),
     (([[1.0, 2.0], [3.0]],), TypeError, "of one length"),
     (([[1.0], (2.0,)],), TypeError, "only lists"),
@@ -869,14 +869,53 @@ def test_a_batch_goes_alone_and_take_checks_its_indices() -> None:
     for how in ("mean", "sum", "map"):
         with pytest.raises(TypeError, match="pass an ag.Batch alone"):
             getattr(step, how)(batch, [1.0, 2.0])
-    with pytest.raises(TypeError, match="non-empty list of ints"):
-        batch.take([])
-    with pytest.raises(TypeError, match="non-empty list of ints"):
-        batch.take(1)
-    with pytest.raises(TypeError, match="not an int"):
-        batch.take([0, 1.0])
-    with pytest.raises(IndexError, match=r"index 2 is not an int in range\(2\)"):
+    for empty in ([], range(0), ()):
+        with pytest.raises(TypeError, match="non-empty sequence of integers"):
+            batch.take(empty)
+    for not_indices in (1, "01", None):
+        with pytest.raises(TypeError, match="non-empty sequence of integers"):
+            batch.take(not_indices)
+    for bad in (1.0, True, "0", None):
+        with pytest.raises(TypeError, match="is not an integer"):
+            batch.take([0, bad])
+    with pytest.raises(IndexError, match=r"index 2 is out of range.*from -2 to 1"):
         batch.take([0, 2])
-    with pytest.raises(IndexError, match="index -3"):
+    with pytest.raises(IndexError, match="index -3 is out of range"):
         batch.take([-3])
+    with pytest.raises(IndexError, match="index 10000000000000000000 is out of range"):
+        batch.take(range(10 ** 19 + 1))  # its ends are read, not every index
     assert step.traces == 0 and w.grad == 0.0
+
+
+def test_a_batch_cannot_be_changed_from_outside() -> None:
+    w = Value(0.5)
+    step = ag.compile(lambda x, y: (w * x[0] - y) ** 2)
+    batch = ag.Batch([[1.0], [2.0], [3.0]], [0.5, 1.0, 1.5])
+    part = batch.take([2, 0])
+    before = (step.mean(batch).data, step.mean(part).data,
+              [v.data for v in step.map(batch)])
+    batch.numbers[0] = 1000.0  # copies: the batch keeps its own
+    batch.columns[0][0][0] = 1000.0
+    batch.columns[1].append(7.0)
+    with pytest.raises(AttributeError):
+        batch.shape = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        batch.finite = False  # type: ignore[misc]
+    assert (step.mean(batch).data, step.mean(part).data,
+            [v.data for v in step.map(batch)]) == before
+    assert len(batch) == 3 and batch.numbers == [1.0, 0.5, 2.0, 1.0, 3.0, 1.5]
+
+
+def test_numpy_numbers_are_a_batchs_floats_and_index_it() -> None:
+    np = pytest.importorskip("numpy")
+    w = Value(1.5)
+    step = ag.compile(lambda x, y: (w * x[0] + x[1] - y) ** 2)
+    xs = [[np.float64(0.5), 1.0], [2.0, np.float32(-1.5)]]
+    ys = [np.float64(1.0), 0.25]
+    batch = ag.Batch(xs, ys)
+    assert batch.numbers == [0.5, 1.0, 1.0, 2.0, -1.5, 0.25]
+    assert all(type(v) is float for v in batch.numbers)
+    assert step.mean(batch).data == step.mean(xs, ys).data
+    picked = batch.take(np.array([1, 0, 1]))
+    assert picked.numbers == [2.0, -1.5, 0.25, 0.5, 1.0, 1.0, 2.0, -1.5, 0.25]
+    assert batch.take([np.int64(-1)]).numbers == [2.0, -1.5, 0.25]

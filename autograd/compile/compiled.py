@@ -10,6 +10,8 @@ op's code in ``ops.OPS``. Later calls with that structure run the code and retur
 from __future__ import annotations
 
 import importlib
+import numbers
+import operator
 import struct
 from array import array
 from collections.abc import Callable, Sequence
@@ -122,72 +124,127 @@ class Batch:
     (3, 2)
     """
 
-    __slots__ = ("columns", "shape", "_numbers", "_packed", "finite")
+    __slots__ = ("_columns", "_shape", "_numbers", "_packed", "_finite")
 
     def __init__(self, *columns: Sequence[Any]) -> None:
         _check_columns("Batch", "columns", columns, "ag.Batch")
         found = _flat_batch(columns)
+        if found is None:  # other real numbers (numpy's) are floats to the code, as in mean
+            columns = tuple(_copied(column, _as_float) for column in columns)
+            found = _flat_batch(columns)
         if found is None:
-            raise TypeError("ag.Batch: each column must hold only floats, or only lists (or "
-                            "only tuples) of one length of such entries (ints, bools and "
-                            "Values are not numbers of a batch; pass such columns to mean, "
-                            "sum or map as lists)")
+            raise TypeError("ag.Batch: each column must hold only real numbers (floats), or "
+                            "only lists (or only tuples) of one length of such entries (ints, "
+                            "bools and Values are not numbers of a batch; pass such columns "
+                            "to mean, sum or map as lists)")
         shape, numbers = found
         self._init(tuple(_copied(column) for column in columns), shape, list(numbers),
                    Packed(struct.pack(f"{len(numbers)}d", *numbers)))
 
     def _init(self, columns: tuple[list[Any], ...], shape: Structure,
               numbers: list[float] | None, packed: Packed) -> None:
-        self.columns = columns  # the samples' arguments, for those the code cannot run
-        self.shape = shape  # the structure every sample shares
-        self._numbers = numbers  # the inputs, sample after sample (the Python code's)
-        self._packed = packed  # the same as doubles (native code's)
-        self.finite = numbers is None or not not_finite(numbers)
+        # All private and never changed (what is read from outside is copied): the
+        # samples' arguments (for samples the code cannot run), the structure every sample
+        # shares, the inputs sample after sample (the Python code's), the same as doubles
+        # (native code's), and whether they are all finite.
+        self._columns, self._shape, self._numbers, self._packed = columns, shape, numbers, packed
+        self._finite = numbers is None or not not_finite(numbers)
 
     def __len__(self) -> int:
-        return len(self.columns[0])
+        return len(self._columns[0])
 
     def __repr__(self) -> str:
-        return f"Batch({len(self)} samples, {len(self.columns)} columns)"
+        return f"Batch({len(self)} samples, {len(self._columns)} columns)"
+
+    @property
+    def columns(self) -> tuple[list[Any], ...]:
+        """The columns, as lists (a copy)."""
+        return tuple(_copied(column) for column in self._columns)
 
     @property
     def numbers(self) -> list[float]:
-        """The samples' numbers, sample after sample, as the code reads them."""
+        """The samples' numbers, sample after sample, as the code reads them (a copy)."""
+        return list(self._inputs())
+
+    @property
+    def shape(self) -> Structure:
+        """The structure every sample shares (as ag.compile keys its traces)."""
+        return self._shape
+
+    @property
+    def finite(self) -> bool:
+        """True if no number is inf or NaN."""
+        return self._finite
+
+    @property
+    def packed(self) -> Packed:
+        """The numbers as doubles, sample after sample."""
+        return self._packed
+
+    def _inputs(self) -> list[float]:
         if self._numbers is None:
             self._numbers = array("d", self._packed).tolist()
         return self._numbers
 
-    @property
-    def packed(self) -> Packed:
-        return self._packed
-
     def take(self, indices: Sequence[int]) -> Batch:
-        """The samples at indices (ints, in that order, repeats allowed): a mini-batch."""
+        """The samples at indices (integers, in that order, repeats allowed, negative ones
+        from the end): a mini-batch."""
         n = len(self)
-        if not isinstance(indices, (list, tuple, range)) or not indices:
-            raise TypeError(f"Batch.take: indices must be a non-empty list of ints, got "
-                            f"{indices!r:.60}")
-        if countOf(map(type, indices), int) != len(indices) or \
-                not -n <= min(indices) <= max(indices) < n:
-            bad = next((i for i in indices if type(i) is not int or not -n <= i < n), None)
-            raise (TypeError if type(bad) is not int else IndexError)(
-                f"Batch.take: index {bad!r:.40} is not an int in range({n})")
-        if min(indices) < 0:  # from the end, as a list's
-            indices = [i + n if i < 0 else i for i in indices]
+        picked = _indices(indices, n)
         width = len(self._packed) // n
         whole = self._packed
         taken = Batch.__new__(Batch)
-        taken._init(tuple([column[i] for i in indices] for column in self.columns),
-                    self.shape, None, Packed(b"".join(
-                        [whole[width * i:width * (i + 1)] for i in indices])))
-        taken.finite = self.finite or not not_finite(taken.numbers)
+        taken._init(tuple([column[i] for i in picked] for column in self._columns),
+                    self._shape, None, Packed(b"".join(
+                        [whole[width * i:width * (i + 1)] for i in picked])))
+        taken._finite = self._finite or not not_finite(taken._inputs())
         return taken
 
 
-def _copied(column: Sequence[Any]) -> list[Any]:
-    """A column's lists and tuples copied (floats are immutable): Batch's snapshot."""
+def _indices(indices: Sequence[int], n: int) -> list[int]:
+    """indices (a sequence of integers, numpy's too) as ints from 0 to n - 1, checked."""
+    where = "Batch.take"
+    if isinstance(indices, range):  # its ends bound it: no need to look at every index
+        if not indices:
+            raise TypeError(f"{where}: indices must be a non-empty sequence of integers, "
+                            f"got {indices!r}")
+        low, high = min(indices[0], indices[-1]), max(indices[0], indices[-1])
+        if not -n <= low <= high < n:
+            raise IndexError(f"{where}: index {low if low < -n else high} is out of range for "
+                             f"a batch of {n} samples (from {-n} to {n - 1})")
+        return [i + n if i < 0 else i for i in indices]
+    if isinstance(indices, (str, bytes)) or not hasattr(indices, "__iter__"):
+        raise TypeError(f"{where}: indices must be a non-empty sequence of integers, got "
+                        f"{type(indices).__name__}")
+    picked = list(indices)
+    if not picked:
+        raise TypeError(f"{where}: indices must be a non-empty sequence of integers, got none")
+    if countOf(map(type, picked), int) != len(picked):
+        for k, i in enumerate(picked):
+            if type(i) is bool or not hasattr(type(i), "__index__"):
+                raise TypeError(f"{where}: index {i!r:.40} is not an integer")
+            picked[k] = operator.index(i)
+    if not -n <= min(picked) <= max(picked) < n:
+        bad = next(i for i in picked if not -n <= i < n)
+        raise IndexError(f"{where}: index {bad} is out of range for a batch of {n} samples "
+                         f"(from {-n} to {n - 1})")
+    return [i + n if i < 0 else i for i in picked] if min(picked) < 0 else picked
+
+
+def _as_float(x: Any) -> Any:
+    """x as a float where it is a real number other than an int or bool (numpy's float64)."""
+    if type(x) is not float and isinstance(x, numbers.Real) and \
+            not isinstance(x, numbers.Integral):
+        return float(x)
+    return x
+
+
+def _copied(column: Sequence[Any], number: Callable[[Any], Any] = lambda x: x) -> list[Any]:
+    """A column's lists and tuples copied (floats are immutable), number() of each other
+    entry: Batch's snapshot."""
     return [entry if type(entry) is float else
-            type(entry)(_copied(entry)) for entry in column]
+            type(entry)(_copied(entry, number)) if type(entry) in (list, tuple) else
+            number(entry) for entry in column]
 
 
 @dataclass
@@ -392,7 +449,7 @@ class Compiled(Generic[R]):
                 return None
             shape, inputs = found
         else:
-            shape = batch.shape
+            shape = batch._shape
         programs = self._programs.get(shape)
         if not programs or shape in self._slow or programs[0].outputs != 1:
             return None
@@ -403,9 +460,9 @@ class Compiled(Generic[R]):
         # A parameter gone inf or NaN fails every sample: _run runs them all eagerly.
         checked = program.checks_finite
         if batch is not None:
-            if not (checked or batch.finite):
+            if not (checked or batch._finite):
                 return None
-            inputs = batch.packed if program.reads_packed else batch.numbers
+            inputs = batch._packed if program.reads_packed else batch._inputs()
         elif not checked and not_finite(cast(Sequence[float], inputs)):
             return None
         captured = [leaf.data for leaf in program.captured]
@@ -418,7 +475,7 @@ class Compiled(Generic[R]):
             # From then on _fast leaves this structure to _run, unless an inf or NaN failed
             # the samples (_run runs them eagerly; the next batch may have none).
             if not (checked and (not_finite(captured) or (
-                    not batch.finite if batch is not None else
+                    not batch._finite if batch is not None else
                     not_finite(cast(Sequence[float], inputs))))):
                 self._slow.add(shape)
             return None
@@ -612,7 +669,7 @@ class Compiled(Generic[R]):
 def _lists(columns: tuple[Sequence[Any] | Batch, ...]) -> tuple[Sequence[Any], ...]:
     """The columns as lists: a Batch passed alone gives its own."""
     if len(columns) == 1 and type(columns[0]) is Batch:
-        return columns[0].columns
+        return columns[0]._columns
     return cast(tuple[Sequence[Any], ...], columns)
 
 
