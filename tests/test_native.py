@@ -634,6 +634,22 @@ def test_a_long_dot_with_cancellation_equals_math_fsum(n: int) -> None:
         assert all(grads[w] == x for w, x in zip(ws, xs))
 
 
+@pytest.mark.parametrize("n", [8, 13, 40])
+def test_a_long_dot_of_parameters_alone_computed_once_equals_math_fsum(n: int) -> None:
+    # A dot reading no input (an L2 penalty) is computed once for the batch, in scalar code:
+    # four compensated sums, one per vector lane, merged. Still math.fsum's sum.
+    rng = random.Random(n)
+    ws = [Value(rng.choice([1e8, -1e8, 1.0, 3.14159, -2.5e-4, 7e-9])) for _ in range(n)]
+    vs = [Value(rng.uniform(-1.0, 1.0)) for _ in range(n)]
+    step = ag.compile(lambda x: ag.dot(ws, vs) * x, backend="native")
+    got = step.mean([1.0, 1.0, 1.0])
+    assert "define internal i1 @once" in step.ir
+    exact = math.fsum(w.data * v.data for w, v in zip(ws, vs))
+    assert got.data == pytest.approx(exact, rel=1e-15, abs=1e-15)
+    grads = dict(zip(got.children, got._edges[len(got.children):]))
+    assert all(grads[w] == pytest.approx(v.data, rel=1e-15) for w, v in zip(ws, vs))
+
+
 def test_a_dot_whose_prefix_overflows_raises_as_math_fsum_does() -> None:
     # In order, a + a overflows (math.fsum: OverflowError); lane by lane, nothing would.
     a = 1e308

@@ -139,16 +139,16 @@ class Batch:
                             "to mean, sum or map as lists)")
         shape, numbers = found
         self._init(tuple(_copied(column) for column in columns), shape, list(numbers),
-                   Packed(struct.pack(f"{len(numbers)}d", *numbers)))
+                   Packed(struct.pack(f"{len(numbers)}d", *numbers)), not not_finite(numbers))
 
     def _init(self, columns: tuple[list[Any], ...], shape: Structure,
-              numbers: list[float] | None, packed: Packed) -> None:
+              numbers: list[float] | None, packed: Packed, finite: bool) -> None:
         # All private and never changed (what is read from outside is copied): the
         # samples' arguments (for samples the code cannot run), the structure every sample
-        # shares, the inputs sample after sample (the Python code's), the same as doubles
-        # (native code's), and whether they are all finite.
+        # shares, the inputs sample after sample (the Python code's, None until asked for),
+        # the same as doubles (native code's), and whether they are all finite.
         self._columns, self._shape, self._numbers, self._packed = columns, shape, numbers, packed
-        self._finite = numbers is None or not not_finite(numbers)
+        self._finite = finite
 
     def __len__(self) -> int:
         return len(self._columns[0])
@@ -193,11 +193,12 @@ class Batch:
         picked = _indices(indices, n)
         width = len(self._packed) // n
         whole = self._packed
+        packed = Packed(b"".join([whole[width * i:width * (i + 1)] for i in picked]))
+        # Some of an unfinite batch's samples may be finite: those numbers are looked at.
+        numbers = None if self._finite else array("d", packed).tolist()
         taken = Batch.__new__(Batch)
         taken._init(tuple([column[i] for i in picked] for column in self._columns),
-                    self._shape, None, Packed(b"".join(
-                        [whole[width * i:width * (i + 1)] for i in picked])))
-        taken._finite = self._finite or not not_finite(taken._inputs())
+                    self._shape, numbers, packed, numbers is None or not not_finite(numbers))
         return taken
 
 
@@ -383,7 +384,7 @@ class Compiled(Generic[R]):
         """Return ``[self(*args) for args in zip(*columns)]``. Under no_grad, one run of the
         code for the batch; otherwise each sample's node gets its own local derivatives.
         The columns may be one ag.Batch."""
-        lists = _lists(columns)
+        lists = _lists(columns, _batch_of(columns))
         samples = self._samples("map", lists)
         if _mode.enabled:
             return [self(*sample.args) for sample in samples]
@@ -396,8 +397,8 @@ class Compiled(Generic[R]):
     def _reduce(self, how: str,
                 rule: Callable[[Sequence[float]], tuple[float, tuple[float, ...]]],
                 columns: tuple[Sequence[Any] | Batch, ...]) -> Value:
-        batch = columns[0] if len(columns) == 1 and type(columns[0]) is Batch else None
-        lists = _lists(columns)
+        batch = _batch_of(columns)
+        lists = _lists(columns, batch)
         if batch is None:
             _check_columns(self.__name__, how, lists)  # a Batch's were, when it was made
         n = len(lists[0])
@@ -666,11 +667,15 @@ class Compiled(Generic[R]):
                       plan if python is None or not python.backward else None, python)
 
 
-def _lists(columns: tuple[Sequence[Any] | Batch, ...]) -> tuple[Sequence[Any], ...]:
-    """The columns as lists: a Batch passed alone gives its own."""
-    if len(columns) == 1 and type(columns[0]) is Batch:
-        return columns[0]._columns
-    return cast(tuple[Sequence[Any], ...], columns)
+def _batch_of(columns: tuple[Sequence[Any] | Batch, ...]) -> Batch | None:
+    """The Batch passed alone as the columns, or None."""
+    return columns[0] if len(columns) == 1 and type(columns[0]) is Batch else None
+
+
+def _lists(columns: tuple[Sequence[Any] | Batch, ...],
+           batch: Batch | None) -> tuple[Sequence[Any], ...]:
+    """The columns as lists: the Batch's own, where one is passed alone."""
+    return batch._columns if batch is not None else cast(tuple[Sequence[Any], ...], columns)
 
 
 def _check_columns(name: str, how: str, columns: tuple[Any, ...], where: str = "") -> None:

@@ -517,19 +517,17 @@ class Lowerer:
                 x, x_err = term(b.op(f"add i64 {b.op(f'mul i64 {j}, {LANES}')}, {lane}"))
                 xs = b.op(f"insertelement {vector} {xs}, double {x}, i32 {lane}", "xs")
                 terms_err = b.either(terms_err, x_err)
-            # TwoSum, lane by lane: s + x is exactly t + e.
-            t = b.op(f"fadd {vector} {s}, {xs}", "s")
-            z = b.op(f"fsub {vector} {t}, {s}")
-            s_part = b.op(f"fsub {vector} {s}, {b.op(f'fsub {vector} {t}, {z}')}")
-            e = b.op(f"fadd {vector} {s_part}, {b.op(f'fsub {vector} {xs}, {z}')}")
-            c = b.op(f"fadd {vector} {c}, {e}", "c")
-            negative = b.op(f"fcmp olt {vector} {xs}, zeroinitializer")
-            size = b.op(f"select <{LANES} x i1> {negative}, {vector} "
-                        f"{b.op(f'fneg {vector} {xs}')}, {vector} {xs}")
+            # Sum's error-free addition, lane by lane: the Builder at the vector's width.
+            b.width = LANES
+            lanes = Sum(b)
+            lanes.s, lanes.c = s, c
+            lanes.add(xs, None)
+            size = b.fabs(xs)
             larger = b.op(f"fcmp ogt {vector} {size}, {largest}")
-            largest = b.op(f"select <{LANES} x i1> {larger}, {vector} {size}, "
-                           f"{vector} {largest}", "largest")
-            return [t, c, largest, terms_err or "false"]
+            largest = b.op(f"select {b.bits} {larger}, {vector} {size}, {vector} {largest}",
+                           "largest")
+            b.width = 1
+            return [lanes.s, lanes.c, largest, terms_err or "false"]
 
         before = state.s
         s, c, largest, err = b.loop(blocks, [(vector, "zeroinitializer"),
